@@ -1,0 +1,13 @@
+# CPU image that runs the FaceROC dashboard on the bundled demo: docker build -t faceroc . && docker run -p 8501:8501 faceroc
+FROM python:3.11-slim
+ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 FACEROC_CACHE=/tmp/faceroc-cache
+WORKDIR /app
+COPY requirements.txt .
+# the CPU wheels of torch/torchvision keep the image small (PyPI's default build carries CUDA)
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+COPY . .
+RUN useradd -m faceroc && chown -R faceroc /app
+USER faceroc
+EXPOSE 8501
+HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health')"
+CMD ["python", "-m", "streamlit", "run", "app.py", "--server.address=0.0.0.0", "--server.port=8501", "--server.headless=true", "--browser.gatherUsageStats=false"]

@@ -1,0 +1,272 @@
+"""Command line: ``python -m faceroc_core evaluate|scores ...``.
+
+Exit codes: 0 all models evaluated; 1 some models failed (the others are in
+the JSON); 2 bad input (one line on stderr says why).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tomllib
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from .errors import FaceROCError, ScoresError
+from .metrics import DEFAULT_FARS, check_far
+from .models import ONNX_SUFFIXES, TORCH_SUFFIXES
+from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
+from .preprocess import PRESETS
+
+MODEL_OPTION_KEYS = ("name", "arch", "embedding_dim", "preset", "mean", "std", "size", "crop", "center_crop", "bgr")
+
+
+def _model_options(ns) -> dict:
+    return {
+        "arch": ns.arch, "embedding_dim": ns.embedding_dim, "preset": ns.preset, "mean": ns.mean, "std": ns.std,
+        "size": ns.size, "crop": ns.crop, "center_crop": ns.center_crop, "bgr": ns.bgr,
+    }
+
+
+def expand_model_paths(paths) -> list[Path]:
+    """Files as given; folders expand to the model files they hold (sorted)."""
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.is_file() and f.suffix.lower() in ONNX_SUFFIXES + TORCH_SUFFIXES)
+            if not found:
+                raise FaceROCError("no .onnx/.pth/.pt model files in this folder", path=str(p))
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def load_config(path) -> list[dict]:
+    """Per-model settings from TOML: ``[[model]]`` tables with ``path`` and any model option."""
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise FaceROCError(f"cannot read the config ({e})", path=str(p)) from None
+    models = data.get("model") or data.get("models")
+    if not isinstance(models, list) or not models:
+        raise FaceROCError("the config needs [[model]] tables, each with a path", path=str(p))
+    out = []
+    for i, m in enumerate(models):
+        if not isinstance(m, dict) or "path" not in m:
+            raise FaceROCError(f"[[model]] number {i + 1} has no path", path=str(p))
+        unknown = set(m) - set(MODEL_OPTION_KEYS) - {"path"}
+        if unknown:
+            raise FaceROCError(f"[[model]] number {i + 1} has unknown keys {sorted(unknown)}; "
+                               f"allowed: path, {', '.join(MODEL_OPTION_KEYS)}", path=str(p))
+        mp = Path(m["path"])
+        if not mp.is_absolute():
+            mp = p.parent / mp
+        out.append({**m, "path": mp})
+    return out
+
+
+def build_specs(ns) -> list[ModelSpec]:
+    common = _model_options(ns)
+    specs = []
+    for path in expand_model_paths(ns.model or []):
+        specs.append(spec_from_options(path, **common))
+    if ns.config:
+        for m in load_config(ns.config):
+            opts = {**common, **{k: v for k, v in m.items() if k != "path"}}
+            specs.append(spec_from_options(m["path"], **opts))
+    if not specs:
+        raise FaceROCError("no model given", hint="add --model PATH (several allowed) or --config models.toml")
+    return specs
+
+
+def _parse_fars(text) -> tuple[float, ...]:
+    if not text:
+        return DEFAULT_FARS
+    return tuple(check_far(v) for v in str(text).split(","))
+
+
+class _Bars:
+    """tqdm bars per (stage, model), on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bars = {}
+
+    def __call__(self, stage, done, total, model):
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        key = (stage, model)
+        bar = self.bars.get(key)
+        if bar is None:
+            label = {"read": "read images", "embed": f"embed {model}", "export": f"export {model}",
+                     "score": f"score {model}"}.get(stage, stage)
+            bar = self.bars[key] = tqdm(total=total, desc=label, unit="img" if stage in ("read", "embed") else "step",
+                                        leave=False, file=sys.stderr, dynamic_ncols=True)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    def close(self):
+        for b in self.bars.values():
+            b.close()
+
+
+def cmd_evaluate(ns) -> int:
+    from .report import metrics_csv, write_json
+
+    specs = build_specs(ns)
+    bars = _Bars(not ns.quiet)
+    try:
+        ev = evaluate(ns.images, specs, labels=ns.labels, cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
+                      batch_size=ns.batch_size, fars=_parse_fars(ns.far), progress=bars,
+                      thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp)
+    finally:
+        bars.close()
+    write_json(ev, ns.json, indent=None)
+    if ns.csv:
+        Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
+    if ns.html:
+        from .report import html_report
+
+        Path(ns.html).write_text(html_report(ev, lang=ns.lang), encoding="utf-8")
+    _print_summary(ev, quiet=ns.quiet)
+    if not ev.models:
+        print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
+        return 2
+    return 1 if ev.failures else 0
+
+
+def _print_summary(ev, *, quiet=False):
+    for f in ev.failures:
+        print(f"faceroc: model {f.name} skipped: {f.error}", file=sys.stderr)
+    if quiet:
+        return
+    ds = ev.dataset
+    if ds.label_mode != "scores":
+        print(f"{ds.n_images} images, {ds.n_identities} identities, {ds.n_genuine:,} genuine / {ds.n_impostor:,} "
+              f"impostor pairs; {len(ds.skipped)} file(s) skipped", file=sys.stderr)
+        for s in ds.skipped[:20]:
+            print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
+    head = f"{'model':<28} {'AUC':>8} {'EER':>8} " + " ".join(f"{'TAR@' + format(f, 'g'):>12}" for f in ev.fars)
+    print(head, file=sys.stderr)
+    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+        tars = " ".join(f"{'—' if p.tar is None else format(p.tar, '.4f'):>12}" for p in r.operating_points)
+        print(f"{r.name[:28]:<28} {r.auc:>8.4f} {r.eer.eer:>8.4f} {tars}", file=sys.stderr)
+
+
+def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
+    p = Path(path)
+    if not p.is_file():
+        raise ScoresError("file not found", path=str(p))
+    groups: OrderedDict[str, tuple[list, list]] = OrderedDict()
+    with open(p, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        cols = [c.strip().lower() for c in (reader.fieldnames or [])]
+        if "label" not in cols or "score" not in cols:
+            raise ScoresError(f"needs columns label and score, got {reader.fieldnames}", path=str(p),
+                              hint="header: label,score[,model]; label 1 = genuine, 0 = impostor")
+        for line, row in enumerate(reader, start=2):
+            row = {k.strip().lower(): v for k, v in row.items() if k}
+            try:
+                label = float(row["label"])
+                score = float(row["score"])
+            except (TypeError, ValueError):
+                raise ScoresError(f"line {line}: label and score must be numbers, got {row.get('label')!r}, "
+                                  f"{row.get('score')!r}", path=str(p)) from None
+            if label not in (0.0, 1.0):
+                raise ScoresError(f"line {line}: label must be 1 (genuine) or 0 (impostor), got {row['label']!r}",
+                                  path=str(p))
+            name = (row.get("model") or "scores").strip() or "scores"
+            g = groups.setdefault(name, ([], []))
+            g[0].append(score)
+            g[1].append(label)
+    if not groups:
+        raise ScoresError("no rows", path=str(p))
+    out = OrderedDict()
+    for name, (s, y) in groups.items():
+        out[name] = (np.asarray(s, np.float64), np.asarray(y, np.float64))
+    return out
+
+
+def cmd_scores(ns) -> int:
+    from .report import metrics_csv, write_json
+
+    groups = read_scores_csv(ns.file)
+    try:
+        ev = evaluate_scores(groups, fars=_parse_fars(ns.far))
+    except ScoresError as e:
+        raise ScoresError(e.reason, path=ns.file, hint=e.hint) from None
+    write_json(ev, ns.json)
+    if ns.csv:
+        Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
+    _print_summary(ev, quiet=ns.quiet)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m faceroc_core",
+                                 description="Compare face-embedding models by ROC on labelled face images.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="embed a labelled folder with each model and measure ROC/AUC/EER/TAR@FAR")
+    ev.add_argument("--images", required=True, help="folder of faces: one sub-folder per person, or alice_001.png names")
+    ev.add_argument("--model", nargs="+", action="extend", metavar="PATH",
+                    help=".onnx, .pth/.pt state_dict, or a folder of them (repeatable)")
+    ev.add_argument("--config", metavar="TOML", help="per-model settings: [[model]] tables with path and options")
+    ev.add_argument("--preset", choices=sorted(PRESETS), help="normalisation preset (default imagenet)")
+    ev.add_argument("--mean", metavar="R,G,B", help="explicit mean (0..1 scale, or 0..255 if any value > 1)")
+    ev.add_argument("--std", metavar="R,G,B", help="explicit std, same scale as --mean")
+    ev.add_argument("--size", metavar="HxW", help="input size when the model's is dynamic, and for .pth export")
+    crop = ev.add_mutually_exclusive_group()
+    crop.add_argument("--crop", metavar="x0,y0,x1,y1", help="crop this box (source pixels) before resizing")
+    crop.add_argument("--center-crop", metavar="N|HxW", help="centre crop before resizing")
+    ev.add_argument("--bgr", action="store_true", help="feed channels as B,G,R")
+    ev.add_argument("--arch", help="timm architecture of .pth models (inferred from the weights when omitted)")
+    ev.add_argument("--embedding-dim", type=int, help="expected embedding size (checked against the model)")
+    ev.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto",
+                    help="identity from sub-folder name or filename prefix before the first _ (default auto)")
+    ev.add_argument("--json", required=True, metavar="OUT.json")
+    ev.add_argument("--csv", metavar="OUT.csv", help="metrics table")
+    ev.add_argument("--html", metavar="OUT.html", help="self-contained HTML report")
+    ev.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the HTML report")
+    ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
+    ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
+    ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--cache-dir", help="embedding/export cache (default ~/.cache/faceroc or $FACEROC_CACHE)")
+    ev.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
+    ev.add_argument("--max-temp", type=float, default=72.0, help="pause while the CPU is hotter than this (°C)")
+    ev.add_argument("--no-thermal-guard", action="store_true")
+    ev.add_argument("-q", "--quiet", action="store_true")
+    ev.set_defaults(func=cmd_evaluate)
+
+    sc = sub.add_parser("scores", help="measure your own scores: CSV with label (1/0), score[, model]")
+    sc.add_argument("file")
+    sc.add_argument("--json", required=True, metavar="OUT.json")
+    sc.add_argument("--csv", metavar="OUT.csv")
+    sc.add_argument("--threshold", type=float)
+    sc.add_argument("--far", metavar="F,F,...")
+    sc.add_argument("-q", "--quiet", action="store_true")
+    sc.set_defaults(func=cmd_scores)
+    return ap
+
+
+def main(argv=None) -> int:
+    ns = parser().parse_args(argv)
+    try:
+        return ns.func(ns)
+    except FaceROCError as e:
+        print(f"faceroc: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("faceroc: interrupted", file=sys.stderr)
+        return 130
+    except OSError as e:
+        print(f"faceroc: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,214 @@
+"""Batched embedding of a dataset by several models.
+
+Each image file is read and hashed once and decoded once for all models; it
+is preprocessed once per distinct :class:`Preprocessing` and the result is
+shared by every model that uses it.  Embeddings already in the cache are not
+recomputed (and their images not even decoded).  Models whose batch size is
+fixed (often 1) are run one fixed-size slice at a time.
+"""
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .cache import EmbeddingCache, entry_key
+from .dataset import ImageRecord, Skipped
+from .errors import FaceROCError, ImageError
+from .images import decode, read_bytes
+from .models import PreparedModel, make_session
+from .preprocess import Preprocessing, preprocess
+
+Progress = Callable[[str, int, int, "str | None"], None]
+
+
+@dataclass(frozen=True, eq=False)
+class ModelEmbeddings:
+    """Embeddings of one model: row ``i`` belongs to ``images[i]`` when ``valid[i]``."""
+
+    model: PreparedModel
+    preprocessing: Preprocessing
+    embeddings: np.ndarray  # float32 (n_images, dim); rows of invalid images are 0
+    valid: np.ndarray  # bool (n_images,)
+    failed: tuple[Skipped, ...] = field(default=())  # images this model could not embed (bad output)
+    from_cache: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingRun:
+    images: tuple[ImageRecord, ...]
+    unreadable: tuple[Skipped, ...]  # images that could not be read or decoded (for every model)
+    results: tuple[ModelEmbeddings, ...]
+    seconds: float
+
+
+def cpu_temperature() -> float | None:
+    """The hottest CPU sensor reading in °C, or None where there is no sensor."""
+    try:
+        import psutil
+
+        temps = psutil.sensors_temperatures()  # type: ignore[attr-defined]
+    except Exception:
+        return None
+    readings = [t.current for entries in (temps or {}).values() for t in entries if t.current]
+    return max(readings) if readings else None
+
+
+def thermal_guard(limit_c: float | None, *, poll_s: float = 2.0, max_wait_s: float = 600.0,
+                  sensor: Callable[[], float | None] = cpu_temperature, sleep=time.sleep) -> float:
+    """Pause while the CPU is hotter than ``limit_c``; returns seconds waited (0 with no sensor)."""
+    if not limit_c:
+        return 0.0
+    waited = 0.0
+    while waited < max_wait_s:
+        t = sensor()
+        if t is None or t <= limit_c:
+            break
+        sleep(poll_s)
+        waited += poll_s
+    return waited
+
+
+def _run_model(session, model: PreparedModel, batch: np.ndarray) -> np.ndarray:
+    info = model.info
+    fixed = info.fixed_batch
+    outs = []
+    step = fixed or len(batch)
+    for s in range(0, len(batch), step):
+        part = batch[s:s + step]
+        n = len(part)
+        if fixed and n < fixed:  # pad a short last slice to the fixed size, then drop the padding
+            part = np.concatenate([part, np.repeat(part[-1:], fixed - n, axis=0)])
+        out = session.run([info.output_name], {info.input_name: part})[0]
+        outs.append(np.asarray(out, dtype=np.float32).reshape(out.shape[0], -1)[:n])
+    return np.concatenate(outs) if outs else np.zeros((0, info.embedding_dim), np.float32)
+
+
+def embed(
+    images: Sequence[ImageRecord],
+    models: Sequence[tuple[PreparedModel, Preprocessing]],
+    *,
+    cache: EmbeddingCache | None = None,
+    batch_size: int = 32,
+    progress: Progress | None = None,
+    session_factory: Callable[[PreparedModel], object] | None = None,
+    thermal_limit_c: float | None = None,
+) -> EmbeddingRun:
+    """Embed ``images`` with every model; see the module docstring."""
+    t_start = time.perf_counter()
+    n = len(images)
+    if batch_size < 1:
+        raise FaceROCError(f"batch size must be >= 1, got {batch_size}")
+    session_factory = session_factory or (lambda m: make_session(m.onnx_path))
+
+    # 1. read + hash every image once
+    raws: list = [None] * n
+    unreadable: dict[int, str] = {}
+    for i, rec in enumerate(images):
+        try:
+            raws[i] = read_bytes(rec.path)
+        except ImageError as e:
+            unreadable[i] = e.reason
+        if progress and (i % 256 == 0 or i == n - 1):
+            progress("read", i + 1, n, None)
+
+    # 2. cache look-up per model
+    m_count = len(models)
+    embs = [np.zeros((n, m.info.embedding_dim), np.float32) for m, _ in models]
+    have = [np.zeros(n, bool) for _ in models]
+    keys: list[list[str | None]] = []
+    from_cache = [0] * m_count
+    for j, (m, p) in enumerate(models):
+        kj = [entry_key(m.sha256, p.key, raws[i].digest) if raws[i] is not None else None for i in range(n)]
+        keys.append(kj)
+        if cache is not None:
+            valid_keys = [k for k in kj if k is not None]
+            got = cache.get_many(valid_keys, m.info.embedding_dim)
+            for i, k in enumerate(kj):
+                if k is not None and k in got:
+                    embs[j][i] = got[k]
+                    have[j][i] = True
+            from_cache[j] = int(have[j].sum())
+
+    # 3. what is left to compute: group models by preprocessing
+    todo = [i for i in range(n) if raws[i] is not None and not all(h[i] for h in have)]
+    by_prep: dict[Preprocessing, list[int]] = defaultdict(list)
+    for j, (_, p) in enumerate(models):
+        by_prep[p].append(j)
+    sessions = {}
+    failed: list[dict[int, str]] = [dict() for _ in models]
+    total_work = sum(int(np.sum(~h[todo])) for h in have) if todo else 0
+    done_work = 0
+    model_done = [int(h.sum()) for h in have]
+    if progress:
+        for j, (m, _) in enumerate(models):
+            progress("embed", model_done[j], n, m.name)
+
+    for b0 in range(0, len(todo), batch_size):
+        idx = todo[b0:b0 + batch_size]
+        thermal_guard(thermal_limit_c)
+        decoded = {}
+        for i in idx:
+            try:
+                decoded[i] = decode(raws[i].data)
+            except ImageError as e:
+                unreadable[i] = e.reason
+        for p, js in by_prep.items():
+            need = [i for i in idx if i in decoded and not all(have[j][i] for j in js)]
+            if not need:
+                continue
+            arrays, ok_idx = [], []
+            for i in need:
+                try:
+                    arrays.append(preprocess(decoded[i], p))
+                    ok_idx.append(i)
+                except FaceROCError as e:
+                    for j in js:
+                        failed[j][i] = e.reason
+            if not arrays:
+                continue
+            x = np.stack(arrays)
+            for j in js:
+                m = models[j][0]
+                rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
+                if not rows:
+                    continue
+                if m.name not in sessions:
+                    sessions[m.name] = session_factory(m)
+                out = _run_model(sessions[m.name], m, x[rows])
+                new_items = []
+                for r, vec in zip(rows, out):
+                    i = ok_idx[r]
+                    if vec.shape[0] != m.info.embedding_dim:
+                        failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
+                        continue
+                    if not np.all(np.isfinite(vec)):
+                        failed[j][i] = "the model's embedding has NaN or infinite values"
+                        continue
+                    if not np.any(vec):
+                        failed[j][i] = "the model's embedding is all zeros (no direction to compare)"
+                        continue
+                    embs[j][i] = vec
+                    have[j][i] = True
+                    new_items.append((keys[j][i], vec))
+                if cache is not None and new_items:
+                    cache.put_many(new_items)
+                done_work += len(rows)
+                model_done[j] += len(rows)
+                if progress:
+                    progress("embed", model_done[j], n, m.name)
+        del decoded
+
+    unread = tuple(Skipped(images[i].relpath, r) for i, r in sorted(unreadable.items()))
+    results = []
+    for j, (m, p) in enumerate(models):
+        valid = have[j].copy()
+        valid[list(unreadable)] = False
+        fails = tuple(Skipped(images[i].relpath, r) for i, r in sorted(failed[j].items()) if i not in unreadable)
+        results.append(ModelEmbeddings(model=m, preprocessing=p, embeddings=embs[j], valid=valid, failed=fails,
+                                       from_cache=from_cache[j]))
+    return EmbeddingRun(images=tuple(images), unreadable=unread, results=tuple(results),
+                        seconds=time.perf_counter() - t_start)

@@ -1,0 +1,315 @@
+"""Verification metrics on similarity scores, with exact definitions.
+
+Conventions used everywhere in FaceROC:
+
+* A pair is **accepted** (called "same person") iff ``score >= threshold``.
+* **Genuine** pairs (label 1) are two images of the same identity; **impostor**
+  pairs (label 0) are two images of different identities.
+* FAR = FPR = accepted impostors / impostors; TAR = TPR = accepted genuine /
+  genuine; FRR = FNR = 1 - TAR.
+
+One counting function, :func:`count_at_thresholds`, is under every result
+here: it sorts the scores once and counts, for every distinct score ``t``, how
+many genuine and impostor pairs score ``>= t``.  The ROC curve is exactly
+``sklearn.metrics.roc_curve(labels, scores, drop_intermediate=False)`` and the
+AUC exactly ``sklearn.metrics.auc`` on it; thinned curves (:func:`thin_roc`)
+are for drawing only and never feed a metric.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from .errors import ScoresError
+
+DEFAULT_FARS: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4)
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class RocCurve:
+    """A full ROC curve as integer counts.
+
+    Element ``i`` describes the rule "accept iff score >= thresholds[i]":
+    ``tps[i]`` genuine and ``fps[i]`` impostor pairs are accepted there.
+    ``thresholds`` is strictly decreasing and starts with ``+inf`` (accept
+    nothing), so the curve starts at (0, 0) and ends at (1, 1).
+    """
+
+    thresholds: np.ndarray  # float64, strictly decreasing, thresholds[0] == inf
+    tps: np.ndarray  # int64, non-decreasing, tps[0] == 0, tps[-1] == n_genuine
+    fps: np.ndarray  # int64, non-decreasing, fps[0] == 0, fps[-1] == n_impostor
+    n_genuine: int
+    n_impostor: int
+
+    @property
+    def fpr(self) -> np.ndarray:
+        """False accept rate at each threshold (``fps / n_impostor``)."""
+        return self.fps / self.fps[-1]
+
+    @property
+    def tpr(self) -> np.ndarray:
+        """True accept rate at each threshold (``tps / n_genuine``)."""
+        return self.tps / self.tps[-1]
+
+    def __len__(self) -> int:
+        return int(self.thresholds.size)
+
+
+@dataclass(frozen=True)
+class OperatingPoint:
+    """TAR at a FAR target.
+
+    ``far`` is the FAR actually reached (always ``<= far_target``), ``tar`` the
+    TAR there and ``threshold`` the score threshold that gives them.  All three
+    are ``None`` when the impostor count is below ``1 / far_target`` (the
+    target cannot be measured).  ``threshold`` is ``inf`` when only "accept
+    nothing" meets the target.
+    """
+
+    far_target: float
+    far: float | None
+    tar: float | None
+    threshold: float | None
+
+    @property
+    def measurable(self) -> bool:
+        return self.tar is not None
+
+
+@dataclass(frozen=True)
+class EqualErrorRate:
+    """The rate where FAR = FRR, and the (interpolated) threshold there."""
+
+    eer: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ThresholdMetrics:
+    """Confusion matrix and rates for "accept iff score >= threshold".
+
+    ``precision`` is 0.0 when nothing is accepted and ``f1`` is 0.0 when
+    precision + recall is 0 (scikit-learn's ``zero_division=0``).
+    """
+
+    threshold: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    far: float
+    frr: float
+
+
+# --------------------------------------------------------------------------- validation
+def check_scores(scores, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert ``scores`` (float) and ``labels`` (0/1) once, at the boundary."""
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels).ravel()
+    if s.shape != y.shape:
+        raise ScoresError(f"scores and labels must have the same length, got {s.size} and {y.size}")
+    if s.size == 0:
+        raise ScoresError("no scores given")
+    if not np.all(np.isfinite(s)):
+        bad = int(np.flatnonzero(~np.isfinite(s))[0])
+        raise ScoresError(f"scores must be finite, got {s[bad]!r} at position {bad}")
+    if y.dtype != bool:
+        yf = np.asarray(y, dtype=np.float64)
+        if not np.all((yf == 0) | (yf == 1)):
+            bad = int(np.flatnonzero((yf != 0) & (yf != 1))[0])
+            raise ScoresError(f"labels must be 0 (impostor) or 1 (genuine), got {y[bad]!r} at position {bad}")
+        y = yf == 1
+    n_gen = int(y.sum())
+    if n_gen == 0:
+        raise ScoresError("no genuine pair (label 1): need at least one pair of the same identity")
+    if n_gen == y.size:
+        raise ScoresError("no impostor pair (label 0): need at least two identities")
+    return s, y
+
+
+def check_far(far) -> float:
+    try:
+        f = float(far)
+    except (TypeError, ValueError):
+        raise ScoresError(f"far must be a number in (0, 1], got {far!r}") from None
+    if not (0.0 < f <= 1.0):
+        raise ScoresError(f"far must be in (0, 1], got {far!r}")
+    return f
+
+
+# --------------------------------------------------------------------------- counting
+def count_at_thresholds(scores, labels) -> RocCurve:
+    """Count accepted genuine/impostor pairs at every distinct score.
+
+    Element ``i`` of the result is the count for ``score >= thresholds[i]``.
+
+    >>> roc = count_at_thresholds([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0])
+    >>> roc.thresholds.tolist(), roc.tps.tolist(), roc.fps.tolist()
+    ([inf, 0.9, 0.8, 0.1], [0, 1, 2, 2], [0, 0, 1, 2])
+    """
+    s, y = check_scores(scores, labels)
+    order = np.argsort(s, kind="stable")[::-1]
+    s_sorted = s[order]
+    y_sorted = y[order]
+    # last index of each run of equal scores (descending order)
+    distinct = np.flatnonzero(np.diff(s_sorted))
+    idx = np.r_[distinct, s_sorted.size - 1]
+    tps = np.cumsum(y_sorted, dtype=np.int64)[idx]
+    fps = (idx + 1) - tps
+    return RocCurve(
+        thresholds=np.r_[np.inf, s_sorted[idx]],
+        tps=np.r_[0, tps].astype(np.int64),
+        fps=np.r_[0, fps].astype(np.int64),
+        n_genuine=int(tps[-1]),
+        n_impostor=int(fps[-1]),
+    )
+
+
+def roc_curve(scores, labels) -> RocCurve:
+    """The full ROC curve: ``fpr``, ``tpr``, ``thresholds`` equal to
+    ``sklearn.metrics.roc_curve(labels, scores, drop_intermediate=False)``.
+
+    >>> roc = roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0])
+    >>> roc.fpr.tolist(), roc.tpr.tolist()
+    ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0])
+    """
+    return count_at_thresholds(scores, labels)
+
+
+def auc(roc: RocCurve) -> float:
+    """Area under the ROC curve by the trapezoidal rule (``sklearn.metrics.auc``).
+
+    >>> auc(roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0]))
+    0.875
+    """
+    return float(np.trapezoid(roc.tpr, roc.fpr))
+
+
+def eer(roc: RocCurve) -> EqualErrorRate:
+    """Equal error rate: where FAR = FRR (FRR = 1 - TAR).
+
+    Found between the two neighbouring ROC points where ``FAR - FRR`` changes
+    sign, by linear interpolation; the threshold is interpolated the same way
+    (or is the lower point's when the upper one is the ``inf`` start).
+
+    >>> e = eer(roc_curve([0.9, 0.7, 0.6, 0.2], [1, 0, 1, 0]))
+    >>> e.eer, e.threshold
+    (0.5, 0.7)
+    """
+    fpr, fnr = roc.fpr, 1.0 - roc.tpr
+    d = fpr - fnr  # non-decreasing from -1 to 1
+    i = int(np.argmax(d >= 0))
+    if d[i] == 0 or i == 0:
+        return EqualErrorRate(eer=float(fpr[i]), threshold=float(roc.thresholds[i]))
+    a = -d[i - 1] / (d[i] - d[i - 1])
+    rate = fpr[i - 1] + a * (fpr[i] - fpr[i - 1])
+    t0, t1 = roc.thresholds[i - 1], roc.thresholds[i]
+    thr = t1 if not np.isfinite(t0) else t0 + a * (t1 - t0)
+    return EqualErrorRate(eer=float(rate), threshold=float(thr))
+
+
+def tar_at_far(roc: RocCurve, far: float) -> OperatingPoint:
+    """The highest TAR among ROC points with FAR <= ``far``.
+
+    Of the points that reach that TAR, the one with the lowest FAR (highest
+    threshold) is reported, so ``far`` is the FAR that TAR really costs.
+
+    Not measurable (``tar is None``) when there are fewer than ``1 / far``
+    impostor pairs.
+
+    >>> p = tar_at_far(roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0]), 0.5)
+    >>> p.far, p.tar, p.threshold
+    (0.5, 1.0, 0.8)
+    """
+    f = check_far(far)
+    if roc.n_impostor * f < 1.0 - 1e-9:
+        return OperatingPoint(far_target=f, far=None, tar=None, threshold=None)
+    fpr = roc.fpr
+    # fpr is non-decreasing, so the admissible points are a prefix; tpr is
+    # non-decreasing too, so the highest TAR is at the last admissible point
+    last = int(np.searchsorted(fpr, f, side="right")) - 1
+    # of the points with that TAR, report the strictest (lowest FAR, highest threshold)
+    first = int(np.searchsorted(roc.tps, roc.tps[last], side="left"))
+    return OperatingPoint(
+        far_target=f,
+        far=float(fpr[first]),
+        tar=float(roc.tpr[first]),
+        threshold=float(roc.thresholds[first]),
+    )
+
+
+def tar_at_fars(roc: RocCurve, fars: Iterable[float] = DEFAULT_FARS) -> list[OperatingPoint]:
+    return [tar_at_far(roc, f) for f in fars]
+
+
+def threshold_metrics(roc: RocCurve, threshold: float) -> ThresholdMetrics:
+    """Confusion matrix and rates for "accept iff score >= threshold".
+
+    >>> m = threshold_metrics(roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0]), 0.8)
+    >>> (m.tp, m.fp, m.tn, m.fn), m.accuracy, m.precision, m.recall
+    ((2, 1, 1, 0), 0.75, 0.6666666666666666, 1.0)
+    """
+    try:
+        t = float(threshold)
+    except (TypeError, ValueError):
+        raise ScoresError(f"threshold must be a number, got {threshold!r}") from None
+    if math.isnan(t):
+        raise ScoresError("threshold must be a number, got nan")
+    # thresholds strictly decreasing; count of thresholds >= t is >= 1 unless t == inf... inf >= inf holds
+    k = int(np.searchsorted(-roc.thresholds, -t, side="right")) - 1
+    k = max(k, 0)
+    tp, fp = int(roc.tps[k]), int(roc.fps[k])
+    fn, tn = roc.n_genuine - tp, roc.n_impostor - fp
+    total = roc.n_genuine + roc.n_impostor
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / roc.n_genuine
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return ThresholdMetrics(
+        threshold=t, tp=tp, fp=fp, tn=tn, fn=fn,
+        accuracy=(tp + tn) / total, precision=precision, recall=recall, f1=f1,
+        far=fp / roc.n_impostor, frr=fn / roc.n_genuine,
+    )
+
+
+# --------------------------------------------------------------------------- drawing
+def thin_roc(roc: RocCurve, *, max_points: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A thinned ``(fpr, tpr, thresholds)`` for **drawing only**.
+
+    Keeps the first and last point of every run of points that fall in the
+    same cell of a grid that is fine both on a linear and on a log-FAR scale,
+    so the staircase looks the same on either axis.  Never use it for metrics.
+    """
+    if max_points < 4:
+        raise ValueError(f"max_points must be >= 4, got {max_points}")
+    fpr, tpr = roc.fpr, roc.tpr
+    n = fpr.size
+    if n <= max_points:
+        return fpr, tpr, roc.thresholds
+    k = max_points // 4
+    with np.errstate(divide="ignore"):
+        logf = np.where(fpr > 0, np.log10(np.maximum(fpr, 1e-300)), -12.0)
+    key = (
+        np.floor(fpr * k).astype(np.int64) * 1_000_003
+        + np.floor(tpr * k).astype(np.int64) * 1_009
+        + np.floor(np.clip(logf, -12, 0) * k / 6).astype(np.int64)
+    )
+    change = np.flatnonzero(np.diff(key)) if n > 1 else np.array([], dtype=np.int64)
+    keep = np.unique(np.r_[0, change, change + 1, n - 1])
+    return fpr[keep], tpr[keep], roc.thresholds[keep]
+
+
+def score_histogram(scores, *, bins: int = 50, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Densities of ``scores`` on ``bins`` equal bins over [lo, hi] (for drawing)."""
+    s = np.asarray(scores, dtype=np.float64)
+    lo = min(lo, float(s.min())) if s.size else lo
+    hi = max(hi, float(s.max())) if s.size else hi
+    counts, edges = np.histogram(s, bins=bins, range=(lo, hi))
+    return counts, edges

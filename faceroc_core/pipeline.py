@@ -1,0 +1,292 @@
+"""The whole evaluation: models + labelled folder -> metrics per model.
+
+A model that cannot be loaded becomes a :class:`ModelFailure` and the other
+models still run; an image that cannot be read is skipped and listed.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import metrics as M
+from .cache import EmbeddingCache
+from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
+from .embed import EmbeddingRun, Progress, embed
+from .errors import DatasetError, FaceROCError, ModelError
+from .models import OnnxInfo, PreparedModel, default_cache_dir, prepare_model
+from .pairs import check_memory, pair_scores
+from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
+
+HIST_BINS = 80
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the user says about one model. Every field but ``path`` is optional."""
+
+    path: str | Path
+    name: str | None = None
+    arch: str | None = None  # timm name for a .pth (inferred when None)
+    embedding_dim: int | None = None
+    preset: str | None = None  # imagenet | arcface | facenet | unit
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+    size: tuple[int, int] | None = None  # (H, W)
+    crop: tuple[int, int, int, int] | None = None
+    center_crop: tuple[int, int] | None = None
+    bgr: bool = False
+
+    @property
+    def display_name(self) -> str:
+        return self.name or Path(self.path).stem
+
+
+def spec_from_options(path, **opts) -> ModelSpec:
+    """Build a :class:`ModelSpec` from loose option values (strings as on the CLI), validating them."""
+    size = parse_size(opts["size"]) if opts.get("size") else None
+    crop = parse_crop(opts["crop"]) if opts.get("crop") else None
+    cc = opts.get("center_crop")
+    center = parse_size(cc) if cc else None
+    mean, std = opts.get("mean"), opts.get("std")
+    if mean is not None or std is not None:
+        _, mean, std = normalisation(mean=mean, std=std)
+    preset = opts.get("preset")
+    if preset:
+        normalisation(preset)
+    emb = opts.get("embedding_dim")
+    return ModelSpec(path=path, name=opts.get("name") or None, arch=opts.get("arch") or None,
+                     embedding_dim=int(emb) if emb else None, preset=preset or None, mean=mean, std=std,
+                     size=size, crop=crop, center_crop=center, bgr=bool(opts.get("bgr", False)))
+
+
+def resolve_preprocessing(spec: ModelSpec, info: OnnxInfo) -> Preprocessing:
+    """The model's preprocessing: its own input size when static, the user's settings for the rest."""
+    if info.height and info.width:
+        if spec.size and tuple(spec.size) != (info.height, info.width):
+            raise ModelError(f"the model takes {info.height}x{info.width} images but size {spec.size[0]}x{spec.size[1]} "
+                             f"was asked for", path=str(spec.path), hint="leave the size empty for this model")
+        h, w = info.height, info.width
+    elif spec.size:
+        h, w = spec.size
+    else:
+        raise ModelError("the model's input size is dynamic", path=str(spec.path),
+                         hint="give the size it was trained at (e.g. 112x112)")
+    if spec.mean is not None or spec.std is not None:
+        scale, mean, std = normalisation(mean=spec.mean, std=spec.std)
+    else:
+        scale, mean, std = normalisation(spec.preset)
+    return Preprocessing(height=h, width=w, scale=scale, mean=tuple(mean), std=tuple(std), bgr=spec.bgr,
+                         crop=spec.crop, center_crop=spec.center_crop, layout=info.layout)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    root: str
+    label_mode: str
+    n_images: int
+    n_identities: int
+    n_genuine: int
+    n_impostor: int
+    images_per_identity: dict = field(default_factory=dict)
+    skipped: tuple[Skipped, ...] = ()
+    n_unreadable: int = 0  # images among `skipped` that could not be read or decoded
+
+
+@dataclass(frozen=True, eq=False)
+class ModelResult:
+    name: str
+    source: str
+    kind: str
+    sha256: str
+    arch: str | None
+    info: OnnxInfo
+    preprocessing: Preprocessing
+    export_max_abs_diff: float | None
+    notes: tuple[str, ...]
+    n_images: int
+    roc: M.RocCurve
+    auc: float
+    eer: M.EqualErrorRate
+    operating_points: tuple[M.OperatingPoint, ...]
+    genuine_hist: np.ndarray  # counts on hist_edges
+    impostor_hist: np.ndarray
+    hist_edges: np.ndarray
+    skipped: tuple[Skipped, ...] = ()  # images this model could not embed
+    from_cache: int = 0
+
+    @property
+    def n_genuine(self) -> int:
+        return self.roc.n_genuine
+
+    @property
+    def n_impostor(self) -> int:
+        return self.roc.n_impostor
+
+    def at_threshold(self, threshold: float) -> M.ThresholdMetrics:
+        return M.threshold_metrics(self.roc, threshold)
+
+    def tar(self, far: float) -> M.OperatingPoint:
+        for p in self.operating_points:
+            if p.far_target == far:
+                return p
+        return M.tar_at_far(self.roc, far)
+
+
+@dataclass(frozen=True)
+class ModelFailure:
+    name: str
+    source: str
+    error: str
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    dataset: DatasetSummary
+    models: tuple[ModelResult, ...]
+    failures: tuple[ModelFailure, ...]
+    fars: tuple[float, ...] = M.DEFAULT_FARS
+    seconds: float = 0.0
+
+    def best(self) -> ModelResult | None:
+        return max(self.models, key=lambda r: r.auc) if self.models else None
+
+
+def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | None = None,
+                prepare: Callable | None = None):
+    """Prepare each model; a failure is recorded and the others go on."""
+    prepared, failures = [], []
+    prepare = prepare or prepare_model
+    names = set()
+    for spec in specs:
+        name = spec.display_name
+        base, k = name, 2
+        while name in names:
+            name, k = f"{base} ({k})", k + 1
+        names.add(name)
+        try:
+            pm = prepare(spec.path, name=name, arch=spec.arch, embedding_dim=spec.embedding_dim, size=spec.size,
+                         cache_dir=cache_dir, progress=progress)
+            prepared.append((pm, resolve_preprocessing(spec, pm.info)))
+        except FaceROCError as e:
+            failures.append(ModelFailure(name=name, source=str(spec.path), error=str(e)))
+        except Exception as e:  # an unexpected failure of one model must not stop the others
+            failures.append(ModelFailure(name=name, source=str(spec.path),
+                                         error=f"{spec.path}: unexpected error {type(e).__name__}: {e}"))
+    return prepared, failures
+
+
+def summarise_dataset(ds: Dataset, run: EmbeddingRun | None = None) -> DatasetSummary:
+    bad = {s.path for s in run.unreadable} if run else set()
+    counts: dict[str, int] = {}
+    for r in ds.images:
+        if r.relpath not in bad:
+            counts[r.identity] = counts.get(r.identity, 0) + 1
+    gen, imp = pair_counts(counts.values())
+    return DatasetSummary(root=str(ds.root), label_mode=ds.label_mode, n_images=sum(counts.values()),
+                          n_identities=len(counts), n_genuine=gen, n_impostor=imp,
+                          images_per_identity=dict(sorted(counts.items())),
+                          skipped=tuple(ds.skipped) + (tuple(run.unreadable) if run else ()),
+                          n_unreadable=len(bad))
+
+
+def measure(scores, genuine, *, fars=M.DEFAULT_FARS):
+    """ROC, AUC, EER, TAR@FAR and score histograms for one model's pair scores."""
+    roc = M.roc_curve(scores, genuine)
+    edges = np.linspace(-1.0, 1.0, HIST_BINS + 1)
+    lo, hi = float(np.min(scores)), float(np.max(scores))
+    if lo < -1 or hi > 1:
+        edges = np.linspace(min(lo, -1.0), max(hi, 1.0), HIST_BINS + 1)
+    g = np.asarray(genuine, bool)
+    gh, _ = np.histogram(scores[g], bins=edges)
+    ih, _ = np.histogram(scores[~g], bins=edges)
+    return roc, M.auc(roc), M.eer(roc), tuple(M.tar_at_fars(roc, fars)), gh, ih, edges
+
+
+def evaluate(
+    images,
+    specs: Sequence[ModelSpec],
+    *,
+    labels: str = "auto",
+    cache_dir=None,
+    use_cache: bool = True,
+    batch_size: int = 32,
+    fars: Sequence[float] = M.DEFAULT_FARS,
+    progress: Progress | None = None,
+    session_factory=None,
+    thermal_limit_c: float | None = None,
+    prepare: Callable | None = None,
+) -> Evaluation:
+    """Evaluate every model on a labelled folder (or a :class:`Dataset`)."""
+    t0 = time.perf_counter()
+    fars = tuple(M.check_far(f) for f in fars)
+    ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels)
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare)
+    if not prepared:
+        return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
+                          seconds=time.perf_counter() - t0)
+    check_memory(len(ds.images))
+    cache = EmbeddingCache(cache_dir) if use_cache else None
+    try:
+        run = embed(ds.images, prepared, cache=cache, batch_size=batch_size, progress=progress,
+                    session_factory=session_factory, thermal_limit_c=thermal_limit_c)
+    finally:
+        if cache is not None:
+            cache.close()
+    summary = summarise_dataset(ds, run)
+    if summary.n_identities < 2 or summary.n_genuine == 0:
+        # the readable images alone no longer make a dataset
+        check_dataset(Dataset(root=ds.root, images=tuple(r for r in ds.images
+                                                         if r.relpath not in {s.path for s in run.unreadable}),
+                              label_mode=ds.label_mode, skipped=ds.skipped))
+    results = []
+    identities = np.array([r.identity for r in ds.images])
+    for me in run.results:
+        m = me.model
+        if progress:
+            progress("score", 0, 1, m.name)
+        v = me.valid
+        ids = identities[v]
+        gen, imp = pair_counts(np.unique(ids, return_counts=True)[1]) if ids.size else (0, 0)
+        if gen == 0 or imp == 0:
+            failures.append(ModelFailure(name=m.name, source=m.source,
+                                         error=f"{m.source}: too few images embedded ({int(v.sum())}) to form genuine "
+                                               f"and impostor pairs; see the skipped images"))
+            continue
+        ps = pair_scores(me.embeddings[v], ids)
+        roc, auc_v, eer_v, ops, gh, ih, edges = measure(ps.scores, ps.genuine, fars=fars)
+        results.append(ModelResult(
+            name=m.name, source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
+            preprocessing=me.preprocessing,
+            export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
+            n_images=int(v.sum()), roc=roc, auc=auc_v, eer=eer_v, operating_points=ops,
+            genuine_hist=gh, impostor_hist=ih, hist_edges=edges, skipped=me.failed, from_cache=me.from_cache,
+        ))
+        if progress:
+            progress("score", 1, 1, m.name)
+    return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=fars,
+                      seconds=time.perf_counter() - t0)
+
+
+def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, fars=M.DEFAULT_FARS) -> Evaluation:
+    """Metrics for bring-your-own scores: ``{model name: (scores, labels)}``."""
+    results = []
+    n_gen = n_imp = 0
+    for name, (scores, labels) in groups.items():
+        s, y = M.check_scores(scores, labels)
+        roc, auc_v, eer_v, ops, gh, ih, edges = measure(s, y, fars=fars)
+        n_gen, n_imp = max(n_gen, roc.n_genuine), max(n_imp, roc.n_impostor)
+        results.append(ModelResult(
+            name=name, source="scores", kind="scores", sha256="", arch=None,
+            info=OnnxInfo("", (), "NCHW", None, None, None, "", 0, 0, None),
+            preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=(), n_images=0,
+            roc=roc, auc=auc_v, eer=eer_v, operating_points=ops, genuine_hist=gh, impostor_hist=ih,
+            hist_edges=edges,
+        ))
+    summary = DatasetSummary(root="", label_mode="scores", n_images=0, n_identities=0, n_genuine=n_gen,
+                             n_impostor=n_imp)
+    return Evaluation(dataset=summary, models=tuple(results), failures=(), fars=tuple(fars))

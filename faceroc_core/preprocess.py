@@ -1,0 +1,192 @@
+"""Per-model preprocessing: crop, resize, scale/normalise, channel order, layout.
+
+The formula, for each channel ``c`` in R, G, B order::
+
+    x'[c] = (pixel[c] * scale - mean[c]) / std[c]
+
+then the channels are reversed when ``bgr`` is set.  ``mean`` and ``std`` are
+always given in R, G, B order.  Resizing is PIL's bilinear ``resize((W, H))``,
+which is what ``torchvision.transforms.Resize((H, W))`` does on a PIL image,
+so the result equals torchvision's ``Resize + ToTensor + Normalize``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from PIL import Image
+
+from .errors import FaceROCError
+
+# name -> (scale, mean, std) in the formula above
+PRESETS: dict[str, tuple[float, tuple[float, float, float], tuple[float, float, float]]] = {
+    "imagenet": (1 / 255, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "arcface": (1.0, (127.5, 127.5, 127.5), (127.5, 127.5, 127.5)),
+    "facenet": (1.0, (127.5, 127.5, 127.5), (128.0, 128.0, 128.0)),
+    "unit": (1 / 255, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)),
+}
+PRESET_HELP = {
+    "imagenet": "x/255, ImageNet mean/std (timm and torchvision models)",
+    "arcface": "(x-127.5)/127.5 (InsightFace ArcFace models)",
+    "facenet": "(x-127.5)/128 (FaceNet, MobileFaceNet ports)",
+    "unit": "x/255 only",
+}
+MAX_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """A resolved preprocessing: everything needed to turn an RGB image into model input."""
+
+    height: int
+    width: int
+    scale: float = 1 / 255
+    mean: tuple[float, float, float] = PRESETS["imagenet"][1]
+    std: tuple[float, float, float] = PRESETS["imagenet"][2]
+    bgr: bool = False
+    crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 in source pixels
+    center_crop: tuple[int, int] | None = None  # (h, w), applied after `crop`
+    layout: str = "NCHW"
+
+    def __post_init__(self):
+        for side, v in (("height", self.height), ("width", self.width)):
+            if not isinstance(v, int) or not (1 <= v <= MAX_SIDE):
+                raise FaceROCError(f"{side} must be an integer in 1..{MAX_SIDE}, got {v!r}")
+        if any(s == 0 for s in self.std):
+            raise FaceROCError(f"std must not contain 0, got {self.std}")
+        if self.layout not in ("NCHW", "NHWC"):
+            raise FaceROCError(f"layout must be NCHW or NHWC, got {self.layout!r}")
+        if self.crop is not None:
+            x0, y0, x1, y1 = self.crop
+            if not (0 <= x0 < x1 and 0 <= y0 < y1):
+                raise FaceROCError(f"crop must be x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1, got {self.crop}")
+
+    @property
+    def key(self) -> str:
+        """A short stable hash of every field (for caches)."""
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+    def describe(self) -> str:
+        preset = next((n for n, (s, m, d) in PRESETS.items() if (s, m, d) == (self.scale, self.mean, self.std)), None)
+        norm = preset or f"scale={self.scale:g} mean={self.mean} std={self.std}"
+        parts = [f"{self.height}x{self.width}", norm, "BGR" if self.bgr else "RGB", self.layout]
+        if self.crop:
+            parts.append("crop=" + ",".join(map(str, self.crop)))
+        if self.center_crop:
+            parts.append(f"center-crop={self.center_crop[0]}x{self.center_crop[1]}")
+        return " · ".join(parts)
+
+
+def parse_triplet(text, what: str) -> tuple[float, float, float]:
+    if isinstance(text, (list, tuple)):
+        vals = list(text)
+    else:
+        vals = [v for v in str(text).replace(" ", "").split(",") if v]
+    try:
+        out = tuple(float(v) for v in vals)
+    except ValueError:
+        raise FaceROCError(f"{what} must be three numbers R,G,B, got {text!r}") from None
+    if len(out) != 3:
+        raise FaceROCError(f"{what} must be three numbers R,G,B, got {text!r}")
+    return out  # type: ignore[return-value]
+
+
+def parse_size(text) -> tuple[int, int]:
+    """``"112"``, ``"112x96"`` (H x W) or a pair -> (H, W)."""
+    if isinstance(text, (list, tuple)) and len(text) == 2:
+        h, w = text
+    else:
+        s = str(text).lower().replace(" ", "")
+        parts = s.split("x") if "x" in s else [s, s]
+        if len(parts) != 2:
+            raise FaceROCError(f"size must be HxW (e.g. 112x112 or 112x96), got {text!r}")
+        h, w = parts
+    try:
+        h, w = int(h), int(w)
+    except (TypeError, ValueError):
+        raise FaceROCError(f"size must be HxW (e.g. 112x112 or 112x96), got {text!r}") from None
+    if not (1 <= h <= MAX_SIDE and 1 <= w <= MAX_SIDE):
+        raise FaceROCError(f"size must be within 1..{MAX_SIDE} on each side, got {text!r}")
+    return h, w
+
+
+def parse_crop(text) -> tuple[int, int, int, int]:
+    vals = list(text) if isinstance(text, (list, tuple)) else str(text).replace(" ", "").split(",")
+    try:
+        box = tuple(int(float(v)) for v in vals)
+    except ValueError:
+        raise FaceROCError(f"crop must be x0,y0,x1,y1 in pixels, got {text!r}") from None
+    if len(box) != 4 or not (0 <= box[0] < box[2] and 0 <= box[1] < box[3]):
+        raise FaceROCError(f"crop must be x0,y0,x1,y1 with x0 < x1 and y0 < y1, got {text!r}")
+    return box  # type: ignore[return-value]
+
+
+def normalisation(preset: str | None = None, mean=None, std=None) -> tuple[float, tuple, tuple]:
+    """Resolve (scale, mean, std) from a preset name or an explicit mean/std.
+
+    Explicit values above 1 are taken in pixel units (0..255, scale 1); values
+    all <= 1 in unit range (after x/255, as torchvision's Normalize).
+    """
+    if mean is not None or std is not None:
+        m = parse_triplet(mean if mean is not None else "0,0,0", "mean")
+        s = parse_triplet(std if std is not None else "1,1,1", "std")
+        if any(v == 0 for v in s):
+            raise FaceROCError(f"std must not contain 0, got {std!r}")
+        pixel_units = any(abs(v) > 1 for v in m + s)
+        return (1.0 if pixel_units else 1 / 255), m, s
+    name = (preset or "imagenet").lower()
+    if name not in PRESETS:
+        raise FaceROCError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    return PRESETS[name]
+
+
+def _center_box(w: int, h: int, ch: int, cw: int) -> tuple[int, int, int, int]:
+    # torchvision.transforms.functional.center_crop's arithmetic
+    top = int(round((h - ch) / 2.0))
+    left = int(round((w - cw) / 2.0))
+    return left, top, left + cw, top + ch
+
+
+def prepare_pil(img: Image.Image, p: Preprocessing) -> Image.Image:
+    """Crop and resize an RGB PIL image (no normalisation)."""
+    if p.crop is not None:
+        x0, y0, x1, y1 = p.crop
+        w, h = img.size
+        if x1 > w or y1 > h:
+            raise FaceROCError(f"crop box {p.crop} is outside the {w}x{h} image")
+        img = img.crop(p.crop)
+    if p.center_crop is not None:
+        ch, cw = p.center_crop
+        w, h = img.size
+        if ch > h or cw > w:
+            raise FaceROCError(f"center crop {ch}x{cw} is larger than the {w}x{h} image")
+        img = img.crop(_center_box(w, h, ch, cw))
+    if img.size != (p.width, p.height):
+        img = img.resize((p.width, p.height), Image.BILINEAR)
+    return img
+
+
+def to_array(img: Image.Image, p: Preprocessing) -> np.ndarray:
+    """Normalised float32 array in HWC (R,G,B or B,G,R) order."""
+    x = np.asarray(img, dtype=np.float32)
+    if p.scale != 1.0:
+        x = x / np.float32(255.0) if p.scale == 1 / 255 else x * np.float32(p.scale)
+    x = (x - np.asarray(p.mean, dtype=np.float32)) / np.asarray(p.std, dtype=np.float32)
+    if p.bgr:
+        x = x[..., ::-1]
+    return x
+
+
+def preprocess(img: Image.Image, p: Preprocessing) -> np.ndarray:
+    """One RGB image -> float32 array shaped for the model (CHW or HWC)."""
+    x = to_array(prepare_pil(img, p), p)
+    if p.layout == "NCHW":
+        x = x.transpose(2, 0, 1)
+    return np.ascontiguousarray(x)
+
+
+def preprocess_batch(images, p: Preprocessing) -> np.ndarray:
+    return np.stack([preprocess(im, p) for im in images]) if images else np.zeros((0,), np.float32)

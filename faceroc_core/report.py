@@ -1,0 +1,224 @@
+"""Writing results: JSON, CSV, ROC points, and a self-contained HTML report.
+
+JSON holds finite numbers only: the ROC's first threshold (``+inf``, "accept
+nothing") and any other infinite threshold are written as ``null``.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__
+from .metrics import threshold_metrics
+from .pipeline import Evaluation, ModelResult
+from .verdict import comparison, model_verdict
+
+
+def _num(x):
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def far_key(f: float) -> str:
+    return repr(float(f))  # 0.1, 0.01, 0.001, 0.0001
+
+
+def model_dict(r: ModelResult, *, roc: bool = True) -> dict:
+    d = {
+        "name": r.name,
+        "source": r.source,
+        "kind": r.kind,
+        "sha256": r.sha256 or None,
+        "arch": r.arch,
+        "auc": r.auc,
+        "eer": r.eer.eer,
+        "eer_threshold": _num(r.eer.threshold),
+        "tar_at_far": {far_key(p.far_target): _num(p.tar) for p in r.operating_points},
+        "operating_points": [
+            {"far_target": p.far_target, "far": _num(p.far), "tar": _num(p.tar), "threshold": _num(p.threshold)}
+            for p in r.operating_points
+        ],
+        "n_images": r.n_images,
+        "n_genuine": r.n_genuine,
+        "n_impostor": r.n_impostor,
+    }
+    if r.kind != "scores":
+        d["preprocessing"] = r.preprocessing.describe()
+        d["input"] = r.info.describe()
+        d["export_max_abs_diff"] = r.export_max_abs_diff
+        d["notes"] = list(r.notes)
+        d["skipped"] = [{"path": s.path, "reason": s.reason} for s in r.skipped]
+    if roc:
+        d["roc"] = {
+            "fpr": r.roc.fpr.tolist(),
+            "tpr": r.roc.tpr.tolist(),
+            "thresholds": [_num(t) for t in r.roc.thresholds.tolist()],
+        }
+    return d
+
+
+def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
+    ds = ev.dataset
+    dataset = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
+               "n_impostor": ds.n_impostor}
+    if ds.label_mode != "scores":
+        dataset.update(root=ds.root, labels=ds.label_mode,
+                       skipped=[{"path": s.path, "reason": s.reason} for s in ds.skipped])
+    return {
+        "faceroc_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": dataset,
+        "models": [model_dict(r, roc=roc) for r in ev.models],
+        "failures": [{"name": f.name, "source": f.source, "error": f.error} for f in ev.failures],
+    }
+
+
+def to_json(ev: Evaluation, *, roc: bool = True, indent: int | None = None) -> str:
+    return json.dumps(to_dict(ev, roc=roc), indent=indent, allow_nan=False)
+
+
+def write_json(ev: Evaluation, path, **kw) -> Path:
+    p = Path(path)
+    p.write_text(to_json(ev, **kw))
+    return p
+
+
+METRIC_COLUMNS = ["model", "source", "auc", "eer", "eer_threshold", "tar@far=0.1", "tar@far=0.01", "tar@far=0.001",
+                  "tar@far=0.0001", "n_images", "n_genuine", "n_impostor"]
+
+
+def metrics_rows(ev: Evaluation, *, threshold: float | None = None) -> list[dict]:
+    rows = []
+    for r in ev.models:
+        row = {"model": r.name, "source": r.source, "auc": r.auc, "eer": r.eer.eer,
+               "eer_threshold": _num(r.eer.threshold)}
+        for p in r.operating_points:
+            row[f"tar@far={p.far_target:g}"] = _num(p.tar)
+        row.update(n_images=r.n_images, n_genuine=r.n_genuine, n_impostor=r.n_impostor)
+        if threshold is not None:
+            m = threshold_metrics(r.roc, threshold)
+            row.update(threshold=m.threshold, tp=m.tp, fp=m.fp, tn=m.tn, fn=m.fn, accuracy=m.accuracy,
+                       precision=m.precision, recall=m.recall, f1=m.f1)
+        rows.append(row)
+    return rows
+
+
+def _csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    cols: list[str] = []
+    for r in rows:
+        cols += [c for c in r if c not in cols]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def metrics_csv(ev: Evaluation, *, threshold: float | None = None) -> str:
+    return _csv(metrics_rows(ev, threshold=threshold))
+
+
+def roc_points_csv(ev: Evaluation) -> str:
+    buf = io.StringIO()
+    buf.write("model,threshold,fpr,tpr,tp,fp\n")
+    for r in ev.models:
+        for t, f, tp_rate, tp, fp in zip(r.roc.thresholds, r.roc.fpr, r.roc.tpr, r.roc.tps, r.roc.fps):
+            name = '"' + r.name.replace('"', '""') + '"' if ("," in r.name or '"' in r.name) else r.name
+            buf.write(f"{name},{'' if not math.isfinite(t) else repr(float(t))},{f!r},{tp_rate!r},{tp},{fp}\n")
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- HTML
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans JP',sans-serif;max-width:980px;margin:2em auto;
+padding:0 1em;color:#1f2933;line-height:1.5}
+h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #e4e7eb;padding-bottom:.2em}
+table{border-collapse:collapse;width:100%;font-size:.92em}th,td{padding:.35em .6em;border-bottom:1px solid #e4e7eb;
+text-align:right}th:first-child,td:first-child{text-align:left}tr.best{background:#e3f9e5;font-weight:600}
+.card{border:1px solid #e4e7eb;border-radius:8px;padding:.8em 1.1em;margin:.8em 0}.grade{font-weight:700}
+.g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance{color:#c53030}
+.muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}
+"""
+
+HTML_TEXT = {
+    "en": {"title": "Face model comparison", "summary": "Summary", "data": "Test faces", "table": "Scores",
+           "curves": "ROC curves", "dist": "Score distributions", "verdicts": "What this means",
+           "dataset": "{n_images:,} images of {n_id} people: {n_gen:,} same-person pairs and {n_imp:,} different-person pairs.",
+           "skipped": "{n} file(s) were skipped.", "model": "Model", "failed": "Could not be evaluated",
+           "how": "How to read: each curve shows, for every threshold, the share of strangers wrongly accepted (FAR, across) "
+                  "against the share of same-person pairs recognised (TAR, up). Higher and further left is better; "
+                  "the dashed diagonal is guessing.",
+           "made": "Made by FaceROC {v} on {d}.", "cred": "Credits: {c}"},
+    "ja": {"title": "顔認識モデルの比較", "summary": "まとめ", "data": "テストに使った顔", "table": "スコア",
+           "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
+           "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
+           "skipped": "{n} 個のファイルをスキップしました。", "model": "モデル", "failed": "評価できなかったモデル",
+           "how": "読み方: 各曲線は、しきい値ごとに、他人を誤って受け入れる割合（FAR、横軸）と同じ人を正しく認識する割合（TAR、縦軸）を示します。"
+                  "左上に近いほど良く、点線の対角線は当てずっぽうです。",
+           "made": "FaceROC {v} で作成（{d}）。", "cred": "クレジット: {c}"},
+}
+
+
+def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, credits: str | None = None,
+                log_far: bool = True) -> str:
+    """One self-contained HTML page (charts inlined as SVG, no script, opens offline)."""
+    from .charts import distribution_chart, roc_chart, to_svg
+
+    tx = HTML_TEXT[lang if lang in HTML_TEXT else "en"]
+    e = html.escape
+    ds = ev.dataset
+    best = ev.best()
+    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+             f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{e(title or tx['title'])}</title>",
+             f"<style>{CSS}</style></head><body>", f"<h1>{e(title or tx['title'])}</h1>"]
+    if ds.label_mode != "scores":
+        parts.append("<p class='muted'>" + e(tx["dataset"].format(n_images=ds.n_images, n_id=ds.n_identities,
+                                                                    n_gen=ds.n_genuine, n_imp=ds.n_impostor)))
+        if ds.skipped:
+            parts.append(" " + e(tx["skipped"].format(n=len(ds.skipped))))
+        parts.append("</p>")
+    parts.append(f"<h2>{e(tx['summary'])}</h2><ul>")
+    for sentence in comparison(ev.models, lang=lang):
+        parts.append(f"<li>{e(sentence)}</li>")
+    parts.append("</ul>")
+    # table
+    parts.append(f"<h2>{e(tx['table'])}</h2><table><tr><th>{e(tx['model'])}</th><th>AUC</th><th>EER</th>")
+    for f in ev.fars:
+        parts.append(f"<th>TAR@FAR={f:g}</th>")
+    parts.append("<th>pairs (+/−)</th></tr>")
+    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+        cls = " class='best'" if best is not None and r is best else ""
+        cells = "".join(f"<td>{'—' if p.tar is None else f'{p.tar:.3f}'}</td>" for p in r.operating_points)
+        parts.append(f"<tr{cls}><td>{e(r.name)}</td><td>{r.auc:.4f}</td><td>{r.eer.eer:.4f}</td>{cells}"
+                     f"<td>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
+    parts.append("</table>")
+    if ev.models:
+        parts.append(f"<h2>{e(tx['curves'])}</h2><p class='muted'>{e(tx['how'])}</p>")
+        parts.append("<div class='chart'>" + to_svg(roc_chart(ev.models, log_far=log_far)) + "</div>")
+        parts.append(f"<h2>{e(tx['dist'])}</h2><div class='chart'>" + to_svg(distribution_chart(ev.models)) + "</div>")
+    parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
+    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+        v = model_verdict(r, ds, lang=lang)
+        parts.append(f"<div class='card'><div><b>{e(r.name)}</b> — <span class='grade g-{v.grade}'>{e(v.headline)}</span></div><ul>")
+        parts += [f"<li>{e(s)}</li>" for s in v.sentences]
+        parts += [f"<li class='muted'>{e(c)}</li>" for c in v.caveats]
+        parts.append("</ul></div>")
+    if ev.failures:
+        parts.append(f"<h2>{e(tx['failed'])}</h2><ul>")
+        parts += [f"<li><b>{e(f.name)}</b>: {e(f.error)}</li>" for f in ev.failures]
+        parts.append("</ul>")
+    foot = tx["made"].format(v=__version__, d=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    if credits:
+        foot += " " + tx["cred"].format(c=credits)
+    parts.append(f"<p class='muted'>{e(foot)}</p></body></html>")
+    return "".join(parts)

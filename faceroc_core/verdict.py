@@ -1,0 +1,126 @@
+"""Plain-language verdicts a non-programmer can act on, in English and Japanese.
+
+The rules are stated here once:
+
+* grade by TAR at FAR 1e-3 (1 stranger in 1,000 wrongly accepted), or at the
+  lowest measurable FAR when there are too few impostor pairs for 1e-3:
+  excellent >= 0.95, good >= 0.80, fair >= 0.50, poor below; any model with
+  AUC < 0.60 is "near chance";
+* two models whose AUCs differ by less than :data:`TIE_AUC` are called tied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GRADES = ("excellent", "good", "fair", "poor", "chance")
+TIE_AUC = 0.005
+LANGS = ("en", "ja")
+
+T = {
+    "en": {
+        "grade.excellent": "Excellent — ready for use at strict settings",
+        "grade.good": "Good — usable, with some missed matches at strict settings",
+        "grade.fair": "Fair — usable only where mistakes are cheap",
+        "grade.poor": "Poor — not usable for verification yet",
+        "grade.chance": "Near chance — the model does not tell these people apart",
+        "auc": "Given one pair of photos of the same person and one pair of two different people, it scores the same-person pair higher {auc:.1%} of the time (AUC {auc:.4f}).",
+        "tar": "If it is set so that only {one_in} strangers is wrongly accepted, it recognises {tar:.1%} of same-person pairs (TAR {tar:.3f} at FAR {far:g}, threshold {thr}).",
+        "tar_none": "There are too few pairs of different people ({n_imp:,}) to measure how it does when at most 1 in 1,000 strangers may pass; test on more people to know.",
+        "eer": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER).",
+        "best": "Best model on these faces: {name}.",
+        "ahead": "{name} is ahead of {other} by {d:.3f} AUC.",
+        "tied": "{name} and {other} are practically tied (AUC differs by {d:.4f}, under {tie}).",
+        "caveat.small": "Caveat: only {n_id} people and {n_gen:,} same-person pairs were tested; results on a larger, more varied set may differ.",
+        "caveat.skipped": "Caveat: {n} image(s) could not be used and were left out.",
+        "caveat.export": "The PyTorch file was converted to ONNX and checked: the two agree to {diff:.1e}.",
+        "one_in": "1 in {n:,}",
+    },
+    "ja": {
+        "grade.excellent": "非常に良い — 厳しい設定でもそのまま使えます",
+        "grade.good": "良い — 使えますが、厳しい設定では本人の見逃しが少しあります",
+        "grade.fair": "まずまず — 誤りの影響が小さい用途に限って使えます",
+        "grade.poor": "不十分 — まだ本人確認には使えません",
+        "grade.chance": "偶然と同程度 — この人たちを見分けられていません",
+        "auc": "同じ人の写真ペアと別人の写真ペアを1組ずつ見せると、{auc:.1%} の確率で同じ人のペアに高いスコアを付けます（AUC {auc:.4f}）。",
+        "tar": "他人を誤って受け入れるのを {one_in} に抑える設定では、同じ人のペアの {tar:.1%} を正しく認識します（FAR {far:g} で TAR {tar:.3f}、しきい値 {thr}）。",
+        "tar_none": "別人のペアが {n_imp:,} 組しかなく、他人の誤受入を1000回に1回以下にした場合の性能は測れません。より多くの人で試してください。",
+        "eer": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER）。",
+        "best": "この顔データで最も良いモデル: {name}。",
+        "ahead": "{name} は {other} より AUC が {d:.3f} 高いです。",
+        "tied": "{name} と {other} はほぼ同等です（AUC の差 {d:.4f} は {tie} 未満）。",
+        "caveat.small": "注意: 試したのは {n_id} 人、同じ人のペア {n_gen:,} 組だけです。より大きく多様なデータでは結果が変わる可能性があります。",
+        "caveat.skipped": "注意: {n} 枚の画像は使えなかったため除外しました。",
+        "caveat.export": "PyTorch ファイルを ONNX に変換して確認しました。両者の差は最大 {diff:.1e} です。",
+        "one_in": "{n:,} 回に 1 回",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    model: str
+    grade: str  # one of GRADES
+    headline: str
+    sentences: tuple[str, ...]
+    caveats: tuple[str, ...]
+
+
+def grade(auc: float, tar_strict: float | None, tar_fallback: float | None) -> str:
+    if auc < 0.60:
+        return "chance"
+    tar = tar_strict if tar_strict is not None else tar_fallback
+    if tar is None:
+        tar = 0.0
+    if tar >= 0.95:
+        return "excellent"
+    if tar >= 0.80:
+        return "good"
+    if tar >= 0.50:
+        return "fair"
+    return "poor"
+
+
+def _fmt_thr(t) -> str:
+    return "—" if t is None or t == float("inf") else f"{t:.3f}"
+
+
+def model_verdict(result, dataset, *, lang: str = "en") -> Verdict:
+    """The verdict for one :class:`~faceroc_core.pipeline.ModelResult`."""
+    tx = T[lang if lang in T else "en"]
+    strict = result.tar(1e-3)
+    measurable = [p for p in result.operating_points if p.measurable]
+    fallback = min(measurable, key=lambda p: p.far_target) if measurable else None
+    g = grade(result.auc, strict.tar, fallback.tar if fallback else None)
+    s = [tx["auc"].format(auc=result.auc)]
+    point = strict if strict.measurable else fallback
+    if point is not None:
+        n = round(1 / point.far_target)
+        s.append(tx["tar"].format(one_in=tx["one_in"].format(n=n), tar=point.tar, far=point.far_target,
+                                  thr=_fmt_thr(point.threshold)))
+    if not strict.measurable:
+        s.append(tx["tar_none"].format(n_imp=result.n_impostor))
+    s.append(tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
+    caveats = []
+    n_id = getattr(dataset, "n_identities", 0)
+    if n_id and (n_id < 50 or result.n_genuine < 1000):
+        caveats.append(tx["caveat.small"].format(n_id=n_id, n_gen=result.n_genuine))
+    n_skip_images = getattr(dataset, "n_unreadable", 0) + len(result.skipped)
+    if n_skip_images:
+        caveats.append(tx["caveat.skipped"].format(n=n_skip_images))
+    if result.export_max_abs_diff is not None:
+        caveats.append(tx["caveat.export"].format(diff=result.export_max_abs_diff))
+    return Verdict(model=result.name, grade=g, headline=tx[f"grade.{g}"], sentences=tuple(s), caveats=tuple(caveats))
+
+
+def comparison(results, *, lang: str = "en") -> list[str]:
+    """Sentences that rank the models (best first)."""
+    tx = T[lang if lang in T else "en"]
+    if not results:
+        return []
+    ranked = sorted(results, key=lambda r: r.auc, reverse=True)
+    out = [tx["best"].format(name=ranked[0].name)]
+    for other in ranked[1:]:
+        d = ranked[0].auc - other.auc
+        key = "tied" if d < TIE_AUC else "ahead"
+        out.append(tx[key].format(name=ranked[0].name, other=other.name, d=d, tie=TIE_AUC))
+    return out

@@ -1,0 +1,69 @@
+"""Small real inputs for tests: synthetic face folders and tiny ONNX models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+ORL = SHARED / "data" / "orl_faces"
+LFW = SHARED / "data" / "lfw_sub50x6"
+MFN_ONNX = SHARED / "models" / "mobilefacenet_foamliu" / "MobileFaceNet.onnx"
+MFN_PT = SHARED / "models" / "mobilefacenet_foamliu" / "mobilefacenet.pt"
+SHARED_REASON = "../shared (real faces and models) is absent on this machine"
+
+
+def make_faces(root: Path, *, n_ids: int = 5, per_id: int = 4, size: int = 32, layout: str = "folder",
+               seed: int = 0, ext: str = "png", noise: float = 25.0) -> Path:
+    """Identity k = a smooth random pattern; each image = pattern + noise."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(n_ids):
+        base = rng.uniform(40, 215, size=(size // 4, size // 4, 3))
+        base = np.kron(base, np.ones((4, 4, 1)))
+        for j in range(per_id):
+            img = np.clip(base + rng.normal(0, noise, base.shape), 0, 255).astype(np.uint8)
+            name = f"id{k:02d}"
+            if layout == "folder":
+                p = root / name / f"{j:03d}.{ext}"
+                p.parent.mkdir(exist_ok=True)
+            else:
+                p = root / f"{name}_{j:03d}.{ext}"
+            Image.fromarray(img).save(p)
+    return root
+
+
+def make_linear_onnx(path: Path, *, h: int = 32, w: int = 32, dim: int = 16, batch=None, layout: str = "NCHW",
+                     constants: bool = False, seed: int = 0, input_name: str = "pixels",
+                     output_name: str = "emb", external: bool = False, zero_rows: bool = False) -> Path:
+    """A real ONNX model: Flatten -> MatMul (random weights) -> [N, dim]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(seed)
+    wmat = rng.normal(0, 1 / np.sqrt(3 * h * w), size=(3 * h * w, dim)).astype(np.float32)
+    if zero_rows:
+        wmat[:] = 0
+    shape = [batch if batch else "N", 3, h, w] if layout == "NCHW" else [batch if batch else "N", h, w, 3]
+    inp = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, shape)
+    out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [batch if batch else "N", dim])
+    nodes = [helper.make_node("Flatten", [input_name], ["flat"], axis=1)]
+    tensor = numpy_helper.from_array(wmat, "W")
+    inits = []
+    if constants:
+        nodes.append(helper.make_node("Constant", [], ["W"], value=tensor))
+    else:
+        inits.append(tensor)
+    nodes.append(helper.make_node("MatMul", ["flat", "W"], [output_name]))
+    graph = helper.make_graph(nodes, "linear", [inp], [out], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if external:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.name + ".data", size_threshold=0)
+    else:
+        onnx.save_model(model, str(path))
+    return path

@@ -1,0 +1,190 @@
+"""The CLI end to end, checked against scikit-learn computed independently."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import auc as sk_auc
+from sklearn.metrics import roc_curve as sk_roc
+from sklearn.metrics.pairwise import cosine_similarity
+
+from faceroc_core.cli import main
+from helpers import MFN_ONNX, ORL, ROOT, SHARED_REASON, make_faces, make_linear_onnx
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "faceroc_core", *map(str, args)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def independent_auc(folder, onnx_path, h, w, mean, std, *, crop=None, glob="*/*"):
+    """ROC/AUC computed without faceroc_core: torchvision preprocessing, onnxruntime, sklearn."""
+    import onnxruntime as ort
+    from PIL import Image
+    from torchvision import transforms as T
+
+    paths = sorted(p for p in folder.glob(glob) if p.suffix.lower() in (".png", ".pgm", ".jpg"))
+    ops = ([T.Lambda(lambda im: im.crop(crop))] if crop else []) + [T.Resize((h, w)), T.ToTensor(), T.Normalize(mean, std)]
+    tf = T.Compose(ops)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    emb = np.concatenate([sess.run(None, {name: tf(Image.open(p).convert("RGB"))[None].numpy()})[0] for p in paths])
+    ids = np.array([p.parent.name for p in paths])
+    sim = cosine_similarity(emb.astype(np.float64))
+    iu = np.triu_indices(len(paths), 1)
+    y = (ids[:, None] == ids[None, :])[iu]
+    fpr, tpr, _ = sk_roc(y, sim[iu], drop_intermediate=False)
+    return sk_auc(fpr, tpr), y.sum(), (~y).sum()
+
+
+def test_evaluate_json_schema_and_sklearn(tmp_path):
+    faces = make_faces(tmp_path / "faces", n_ids=6, per_id=5)
+    (faces / "id01" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n trunc")
+    m1 = make_linear_onnx(tmp_path / "m1.onnx")
+    m2 = make_linear_onnx(tmp_path / "m2.onnx", seed=3, batch=1)
+    out = tmp_path / "out.json"
+    r = run_cli("evaluate", "--images", faces, "--model", m1, m2, "--json", out, "--csv", tmp_path / "o.csv",
+                "--cache-dir", tmp_path / "c", "-q")
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    d = json.loads(text)
+    assert d["dataset"]["n_images"] == 30 and d["dataset"]["n_identities"] == 6
+    assert d["dataset"]["n_genuine"] == 6 * 10 and d["dataset"]["n_impostor"] == 435 - 60
+    assert {"path": "id01/broken.png", "reason": "truncated image (the file is cut short)"} in d["dataset"]["skipped"] \
+        or any(s["path"] == "id01/broken.png" for s in d["dataset"]["skipped"])
+    for m, path in zip(d["models"], (m1, m2)):
+        assert set(m) >= {"name", "source", "auc", "eer", "eer_threshold", "tar_at_far", "roc"}
+        assert set(m["tar_at_far"]) == {"0.1", "0.01", "0.001", "0.0001"}
+        assert m["tar_at_far"]["0.001"] is None  # 375 impostor pairs < 1000
+        ref_auc, n_gen, n_imp = independent_auc(faces, path, 32, 32, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225),
+                                                glob="*/[0-9]*.png")
+        assert m["auc"] == pytest.approx(ref_auc, abs=1e-9)
+        assert m["roc"]["thresholds"][0] is None and len(m["roc"]["fpr"]) == len(m["roc"]["tpr"])
+    assert "auc" in (tmp_path / "o.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.skipif(not (ORL.is_dir() and MFN_ONNX.is_file()), reason=SHARED_REASON)
+def test_real_faces_with_pth_and_onnx_match_sklearn(tmp_path):
+    """Done-when: real faces, a .pth and an .onnx; JSON equals scikit-learn computed independently."""
+    import timm
+
+    sub = tmp_path / "orl"
+    for k in range(1, 11):  # 10 people x 10 images
+        (sub / f"s{k}").mkdir(parents=True)
+        for p in sorted((ORL / f"s{k}").glob("*.pgm")):
+            (sub / f"s{k}" / p.name).write_bytes(p.read_bytes())
+    torch.manual_seed(0)
+    net = timm.create_model("resnet18", pretrained=False, num_classes=64).eval()
+    torch.save({f"trunk.{k}": v for k, v in net.state_dict().items()}, tmp_path / "r18.pth")
+    out = tmp_path / "real.json"
+    r = run_cli("evaluate", "--images", sub, "--model", MFN_ONNX, tmp_path / "r18.pth", "--size", "112x112",
+                "--json", out, "--cache-dir", tmp_path / "c", "-q")
+    # --size applies to every model; MobileFaceNet's own 112x112 agrees with it
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())
+    by_name = {m["name"]: m for m in d["models"]}
+    mfn = by_name["MobileFaceNet"]
+    ref_auc, n_gen, n_imp = independent_auc(sub, MFN_ONNX, 112, 112, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    assert (mfn["n_genuine"], mfn["n_impostor"]) == (n_gen, n_imp) == (450, 4500)
+    assert mfn["auc"] == pytest.approx(ref_auc, abs=1e-9) and mfn["auc"] > 0.9
+    pth = by_name["r18"]
+    assert pth["arch"] == "resnet18" and pth["export_max_abs_diff"] < 1e-3
+    exported = next((tmp_path / "c" / "exports").glob("*.onnx"))
+    ref_auc, _, _ = independent_auc(sub, exported, 112, 112, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+    assert pth["auc"] == pytest.approx(ref_auc, abs=1e-9)
+
+
+def test_one_bad_model_does_not_stop_the_others(tmp_path, faces, linear_onnx):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"nope")
+    out = tmp_path / "o.json"
+    r = run_cli("evaluate", "--images", faces, "--model", linear_onnx, bad, "--json", out, "--cache-dir", tmp_path / "c")
+    assert r.returncode == 1
+    d = json.loads(out.read_text())
+    assert [m["name"] for m in d["models"]] == ["linear"]
+    assert "bad.onnx" in d["failures"][0]["error"] and "bad.onnx" in r.stderr
+
+
+@pytest.mark.parametrize("setup, msg", [
+    ("empty", "no images found"),
+    ("one", "only one identity"),
+    ("missing", "folder not found"),
+])
+def test_bad_image_folders_exit_2_with_one_line(tmp_path, linear_onnx, setup, msg):
+    folder = tmp_path / "f"
+    if setup == "empty":
+        folder.mkdir()
+    elif setup == "one":
+        make_faces(folder, n_ids=1)
+    r = run_cli("evaluate", "--images", folder, "--model", linear_onnx, "--json", tmp_path / "o.json", "-q")
+    assert r.returncode == 2
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and msg in lines[0] and str(folder) in lines[0]
+
+
+def test_per_model_config(tmp_path, faces):
+    make_linear_onnx(tmp_path / "m" / "big.onnx", h=48, w=40)
+    dyn = tmp_path / "m" / "dyn.onnx"
+    import onnx
+    from onnx import helper, TensorProto
+    # a model with a dynamic spatial size: global average pool -> [N, 3]
+    g = helper.make_graph([helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
+                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), dyn)
+    cfg = tmp_path / "m" / "models.toml"
+    cfg.write_text('[[model]]\npath = "big.onnx"\nname = "Big"\npreset = "arcface"\nbgr = true\n\n'
+                   '[[model]]\npath = "dyn.onnx"\nsize = "24x20"\ncenter_crop = "28"\n')
+    out = tmp_path / "o.json"
+    r = run_cli("evaluate", "--images", faces, "--config", cfg, "--json", out, "--cache-dir", tmp_path / "c", "-q")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())
+    pre = {m["name"]: m["preprocessing"] for m in d["models"]}
+    assert pre["Big"].startswith("48x40 · arcface · BGR") and pre["dyn"].startswith("24x20 · imagenet · RGB")
+    assert "center-crop=28x28" in pre["dyn"]
+
+
+def test_dynamic_size_without_size_is_a_clear_model_error(tmp_path, faces):
+    import onnx
+    from onnx import helper, TensorProto
+    g = helper.make_graph([helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
+                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    p = tmp_path / "dyn.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    r = run_cli("evaluate", "--images", faces, "--model", p, "--json", tmp_path / "o.json", "-q")
+    assert r.returncode == 2
+    assert "dyn.onnx: the model's input size is dynamic — give the size it was trained at" in r.stderr
+
+
+def test_scores_mode(tmp_path):
+    rng = np.random.default_rng(0)
+    rows = ["model,label,score"]
+    truth = {}
+    for name in ("A", "B"):
+        y = rng.integers(0, 2, 300)
+        s = rng.normal(y * (1 if name == "A" else 2), 1)
+        truth[name] = (y, s)
+        rows += [f"{name},{a},{float(b)!r}" for a, b in zip(y, s)]
+    f = tmp_path / "s.csv"
+    f.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "s.json"
+    assert main(["scores", str(f), "--json", str(out), "-q"]) == 0
+    d = json.loads(out.read_text())
+    assert set(d["dataset"]) == {"n_images", "n_identities", "n_genuine", "n_impostor"}
+    for m in d["models"]:
+        y, s = truth[m["name"]]
+        fpr, tpr, _ = sk_roc(y, s, drop_intermediate=False)
+        assert m["auc"] == sk_auc(fpr, tpr)
+        assert m["roc"]["fpr"] == fpr.tolist()
+
+
+def test_scores_mode_bad_csv(tmp_path, capsys):
+    f = tmp_path / "s.csv"
+    f.write_text("label,score\n1,0.5\n2,0.3\n")
+    assert main(["scores", str(f), "--json", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "line 3: label must be 1 (genuine) or 0 (impostor), got '2'" in err

@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from faceroc_core import embed as E
+from faceroc_core.cache import EmbeddingCache
+from faceroc_core.dataset import scan_folder
+from faceroc_core.models import make_session, prepare_model
+from faceroc_core.preprocess import Preprocessing
+from helpers import make_linear_onnx
+
+
+class CountingSessions:
+    """A session factory that counts how many images each model really ran on."""
+
+    def __init__(self):
+        self.images = {}
+
+    def __call__(self, m):
+        sess = make_session(m.onnx_path)
+        outer = self
+
+        class S:
+            def run(self, names, feed):
+                x = next(iter(feed.values()))
+                outer.images[m.name] = outer.images.get(m.name, 0) + len(x)
+                return sess.run(names, feed)
+
+        return S()
+
+
+def _models(tmp_path, *specs):
+    out = []
+    for name, kw in specs:
+        pm = prepare_model(make_linear_onnx(tmp_path / f"{name}.onnx", **kw), cache_dir=tmp_path / "c")
+        out.append((pm, Preprocessing(height=pm.info.height, width=pm.info.width, layout=pm.info.layout)))
+    return out
+
+
+def test_cache_makes_second_run_skip_inference(tmp_path, faces):
+    ds = scan_folder(faces)
+    models = _models(tmp_path, ("a", {}), ("b", dict(seed=1, batch=1)))
+    cache = EmbeddingCache(tmp_path / "cache")
+    f1 = CountingSessions()
+    r1 = E.embed(ds.images, models, cache=cache, session_factory=f1, batch_size=8)
+    assert f1.images == {"a": 20, "b": 20}  # fixed batch 1 model ran one image at a time, all images
+    f2 = CountingSessions()
+    r2 = E.embed(ds.images, models, cache=cache, session_factory=f2)
+    assert f2.images == {}
+    for a, b in zip(r1.results, r2.results):
+        np.testing.assert_array_equal(a.embeddings, b.embeddings)
+        assert b.from_cache == 20
+
+
+def test_corrupt_cache_entry_is_recomputed(tmp_path, faces):
+    ds = scan_folder(faces)
+    models = _models(tmp_path, ("a", {}))
+    cache = EmbeddingCache(tmp_path / "cache")
+    ref = E.embed(ds.images, models, cache=cache).results[0].embeddings
+    cache._con.execute("UPDATE emb SET data = zeroblob(length(data)) WHERE rowid IN (SELECT rowid FROM emb LIMIT 3)")
+    cache._con.commit()
+    f = CountingSessions()
+    again = E.embed(ds.images, models, cache=cache, session_factory=f)
+    assert f.images == {"a": 3} and cache.discarded == 3
+    np.testing.assert_allclose(again.results[0].embeddings, ref, rtol=1e-6)
+
+
+def test_decode_once_for_all_models(tmp_path, faces, monkeypatch):
+    ds = scan_folder(faces)
+    models = _models(tmp_path, ("a", {}), ("b", dict(seed=1)), ("c", dict(h=16, w=16)))
+    calls = {"decode": 0, "prep": 0}
+    real_decode, real_prep = E.decode, E.preprocess
+
+    def decode(data):
+        calls["decode"] += 1
+        return real_decode(data)
+
+    def prep(img, p):
+        calls["prep"] += 1
+        return real_prep(img, p)
+
+    monkeypatch.setattr(E, "decode", decode)
+    monkeypatch.setattr(E, "preprocess", prep)
+    E.embed(ds.images, models)
+    assert calls == {"decode": 20, "prep": 40}  # a and b share one preprocessing; c has its own
+
+
+def test_bad_images_and_bad_outputs_are_listed(tmp_path, faces):
+    (faces / "id00" / "999.png").write_bytes(b"not a png")
+    ds = scan_folder(faces)
+    models = _models(tmp_path, ("good", {}), ("zero", dict(zero_rows=True)))
+    run = E.embed(ds.images, models)
+    assert [(s.path, s.reason) for s in run.unreadable] == [("id00/999.png", "not a readable image (unknown or corrupt format)")]
+    good, zero = run.results
+    assert good.valid.sum() == 20 and not zero.valid.any()
+    assert all("all zeros" in s.reason for s in zero.failed) and len(zero.failed) == 20
+
+
+def test_thermal_guard_waits_while_hot():
+    temps = iter([90, 85, 60])
+    slept = []
+    waited = E.thermal_guard(72, sensor=lambda: next(temps), sleep=slept.append, poll_s=1)
+    assert waited == 2 and slept == [1, 1]
+    assert E.thermal_guard(72, sensor=lambda: None, sleep=slept.append) == 0
+
+
+def test_progress_reports_each_stage(tmp_path, faces):
+    ds = scan_folder(faces)
+    seen = []
+    E.embed(ds.images, _models(tmp_path, ("a", {})), progress=lambda *a: seen.append(a))
+    assert ("read", 20, 20, None) in seen and ("embed", 20, 20, "a") in seen

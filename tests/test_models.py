@@ -1,0 +1,170 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from faceroc_core import models as Mo
+from faceroc_core.errors import ModelError
+from helpers import MFN_ONNX, MFN_PT, SHARED_REASON, make_linear_onnx
+
+
+# --- ONNX inspection ---------------------------------------------------------------------------
+def test_inspect_dynamic_batch(linear_onnx):
+    info = Mo.inspect_onnx(linear_onnx)
+    assert (info.input_name, info.layout, info.height, info.width) == ("pixels", "NCHW", 32, 32)
+    assert info.fixed_batch is None and info.embedding_dim == 16 and info.output_name == "emb"
+    assert info.n_parameters == 3 * 32 * 32 * 16
+
+
+@pytest.mark.parametrize("kw, expect", [
+    (dict(batch=1), dict(fixed_batch=1)),
+    (dict(layout="NHWC", h=112, w=96), dict(layout="NHWC", height=112, width=96)),
+    (dict(h=112, w=96), dict(layout="NCHW", height=112, width=96)),
+    (dict(constants=True), dict(n_parameters=3 * 32 * 32 * 16)),
+    (dict(input_name="data", output_name="fc1"), dict(input_name="data", output_name="fc1")),
+])
+def test_inspect_variants(tmp_path, kw, expect):
+    info = Mo.inspect_onnx(make_linear_onnx(tmp_path / "m.onnx", **kw))
+    for k, v in expect.items():
+        assert getattr(info, k) == v
+
+
+def test_external_data_side_file(tmp_path):
+    p = make_linear_onnx(tmp_path / "ext" / "model.onnx", external=True)
+    info = Mo.inspect_onnx(p)
+    assert info.external_data == ("model.onnx.data",) and info.embedding_dim == 16
+    h1 = Mo.model_hash(p)
+    (p.parent / "model.onnx.data").unlink()
+    with pytest.raises(ModelError, match="side file 'model.onnx.data' that is missing"):
+        Mo.inspect_onnx(p)
+    assert h1 != Mo.model_hash(p)  # the hash covers the side file
+
+
+@pytest.mark.parametrize("content, msg", [(b"garbage\x00\x01not protobuf", "not a valid ONNX|onnx.checker"),
+                                          (b"", "empty file")])
+def test_malformed_onnx(tmp_path, content, msg):
+    p = tmp_path / "bad.onnx"
+    p.write_bytes(content)
+    with pytest.raises(ModelError, match=msg) as e:
+        Mo.inspect_onnx(p)
+    assert "bad.onnx" in str(e.value)
+
+
+@pytest.mark.skipif(not MFN_ONNX.is_file(), reason=SHARED_REASON)
+def test_real_mobilefacenet_onnx_fixed_batch():
+    info = Mo.inspect_onnx(MFN_ONNX)
+    assert (info.input_name, info.fixed_batch, info.height, info.width, info.embedding_dim) == ("input0", 1, 112, 112, 128)
+
+
+# --- state_dicts --------------------------------------------------------------------------------
+def _timm_sd(arch, dim=32):
+    import timm
+
+    return timm.create_model(arch, pretrained=False, num_classes=dim).state_dict()
+
+
+@pytest.mark.parametrize("arch", ["efficientnet_b0", "tf_efficientnetv2_b0", "resnet18", "mobilenetv3_small_100",
+                                  "convnext_atto"])
+def test_infer_architecture_across_families(arch):
+    m = Mo.infer_architecture(_timm_sd(arch, dim=48))
+    assert m.arch == arch and m.embedding_dim == 48
+
+
+def test_shipped_index_matches_live_timm():
+    idx = Mo.arch_index()["index"]
+    for arch in ("resnet50", "convnext_tiny", "efficientnetv2_rw_s", "mobilenetv3_large_100"):
+        shapes, head, _ = Mo._timm_body_shapes(arch)
+        assert arch in [h[0] for h in idx[Mo._signature(shapes)]]
+
+
+@pytest.mark.parametrize("wrap", ["plain", "trunk", "module", "checkpoint", "net_state_dict"])
+def test_load_state_dict_unwraps(tmp_path, wrap):
+    sd = _timm_sd("resnet18", 16)
+    obj = {
+        "plain": sd,
+        "trunk": {f"trunk.{k}": v for k, v in sd.items()},
+        "module": {f"module.trunk.{k}": v for k, v in sd.items()},
+        "checkpoint": {"epoch": 7, "state_dict": sd, "best_acc": 0.9},
+        "net_state_dict": {"epoch": 3, "net_state_dict": {f"module.{k}": v for k, v in sd.items()}},
+    }[wrap]
+    p = tmp_path / "m.pth"
+    torch.save(obj, p)
+    got = Mo.load_state_dict(p)
+    assert set(got) == set(sd)
+    assert Mo.infer_architecture(got).arch == "resnet18"
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+def test_arbitrary_pickle_refused(tmp_path):
+    p = tmp_path / "evil.pth"
+    with open(p, "wb") as f:
+        pickle.dump({"x": Evil()}, f)
+    with pytest.raises(ModelError, match="weights_only"):
+        Mo.load_state_dict(p)
+
+
+def test_not_a_torch_file(tmp_path):
+    p = tmp_path / "x.pth"
+    p.write_bytes(b"\x89PNG not torch")
+    with pytest.raises(ModelError, match="not a PyTorch state_dict"):
+        Mo.load_state_dict(p)
+
+
+def test_mismatched_state_dict_names_the_keys():
+    sd = _timm_sd("resnet18", 16)
+    del sd["layer1.0.conv1.weight"]
+    sd["extra.weight"] = torch.zeros(3)
+    with pytest.raises(ModelError, match=r"missing: layer1.0.conv1.weight.*unexpected: extra.weight"):
+        Mo.build_timm_model(sd, arch="resnet18")
+    with pytest.raises(ModelError, match="match no timm architecture"):
+        Mo.infer_architecture(sd)
+
+
+def test_embedding_dim_conflict():
+    with pytest.raises(ModelError, match="embedding size 64 was given but the head fc.weight is"):
+        Mo.build_timm_model(_timm_sd("resnet18", 16), arch="resnet18", embedding_dim=64)
+
+
+@pytest.mark.skipif(not MFN_PT.is_file(), reason=SHARED_REASON)
+def test_real_non_timm_state_dict_gets_clear_message():
+    sd = Mo.load_state_dict(MFN_PT)
+    with pytest.raises(ModelError, match="outside timm.*torch.onnx.export"):
+        Mo.infer_architecture(sd, source=str(MFN_PT))
+
+
+# --- export ---------------------------------------------------------------------------------------
+def test_pth_export_single_file_dynamic_batch_and_cached(tmp_path):
+    sd = {f"trunk.{k}": v for k, v in _timm_sd("mobilenetv3_small_050", 24).items()}
+    p = tmp_path / "small.pth"
+    torch.save(sd, p)
+    cache = tmp_path / "cache"
+    pm = Mo.prepare_model(p, size=(64, 64), cache_dir=cache)
+    assert pm.kind == "pth" and pm.arch == "mobilenetv3_small_050"
+    assert pm.export_check.ok and pm.export_check.max_abs_diff < 1e-3
+    assert pm.info.fixed_batch is None and pm.info.embedding_dim == 24 and (pm.info.height, pm.info.width) == (64, 64)
+    assert sorted(f.suffix for f in pm.onnx_path.parent.iterdir()) == [".json", ".onnx"]  # no side .data file
+    # the ONNX runs batches of any size and agrees with PyTorch
+    import timm
+
+    model = timm.create_model("mobilenetv3_small_050", pretrained=False, num_classes=24)
+    model.load_state_dict({k[6:]: v for k, v in sd.items()})
+    model.eval()
+    x = np.random.default_rng(0).normal(size=(5, 3, 64, 64)).astype(np.float32)
+    sess = Mo.make_session(pm.onnx_path)
+    with torch.no_grad():
+        np.testing.assert_allclose(sess.run(None, {"input": x})[0], model(torch.from_numpy(x)).numpy(), atol=1e-4)
+    mtime = pm.onnx_path.stat().st_mtime_ns
+    pm2 = Mo.prepare_model(p, size=(64, 64), cache_dir=cache)
+    assert pm2.onnx_path == pm.onnx_path and pm2.onnx_path.stat().st_mtime_ns == mtime
+
+
+def test_unsupported_suffix(tmp_path):
+    p = tmp_path / "model.h5"
+    p.write_bytes(b"x")
+    with pytest.raises(ModelError, match="unsupported model file type .h5"):
+        Mo.prepare_model(p, cache_dir=tmp_path)

@@ -1,0 +1,66 @@
+import json
+import re
+
+import numpy as np
+import pytest
+
+from faceroc_core.pipeline import evaluate, evaluate_scores, ModelSpec
+from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
+from faceroc_core.verdict import comparison, grade, model_verdict
+
+
+@pytest.fixture
+def ev():
+    rng = np.random.default_rng(0)
+    groups = {}
+    for name, sep in (("strong", 4.0), ("weak", 0.5), ("chance", 0.0)):
+        y = np.r_[np.ones(400), np.zeros(4000)]
+        groups[name] = (rng.normal(y * sep, 1) / 10, y)
+    return evaluate_scores(groups)
+
+
+def test_json_is_finite_and_complete(ev):
+    text = to_json(ev)
+    assert "Infinity" not in text and "NaN" not in text
+    d = json.loads(text)
+    assert [m["name"] for m in d["models"]] == ["strong", "weak", "chance"]
+    m = d["models"][0]
+    assert m["roc"]["thresholds"][0] is None and all(t is not None for t in m["roc"]["thresholds"][1:])
+    assert m["tar_at_far"]["0.0001"] is None and m["tar_at_far"]["0.001"] is not None
+
+
+def test_csv_exports(ev):
+    rows = metrics_csv(ev, threshold=0.1).splitlines()
+    assert rows[0].startswith("model,source,auc,eer") and "accuracy" in rows[0] and len(rows) == 4
+    roc = roc_points_csv(ev).splitlines()
+    assert roc[0] == "model,threshold,fpr,tpr,tp,fp"
+    assert len(roc) == 1 + sum(len(m.roc) for m in ev.models)
+
+
+def test_verdicts_grade_and_rank(ev):
+    strong, weak, chance = ev.models
+    assert model_verdict(strong, ev.dataset).grade in ("excellent", "good")
+    assert model_verdict(chance, ev.dataset).grade == "chance"
+    en = comparison(ev.models)
+    assert en[0] == "Best model on these faces: strong."
+    ja = comparison(ev.models, lang="ja")
+    assert "strong" in ja[0] and "最も良い" in ja[0]
+    v = model_verdict(strong, ev.dataset, lang="ja")
+    assert any("AUC" in s for s in v.sentences) and re.search(r"[\u3040-\u30ff]", v.headline)
+
+
+def test_grade_rules():
+    assert grade(0.55, 0.99, None) == "chance"
+    assert grade(0.99, 0.96, None) == "excellent"
+    assert grade(0.99, None, 0.85) == "good"
+    assert grade(0.9, 0.6, None) == "fair" and grade(0.9, 0.2, None) == "poor"
+
+
+def test_html_report_self_contained(ev):
+    page = html_report(ev, lang="en")
+    assert page.startswith("<!doctype html>") and "<svg" in page
+    assert "<script" not in page and "http://" not in page.split("<svg", 1)[0]
+    assert not re.search(r"""(src|href)=["']https?://""", page)
+    for m in ev.models:
+        assert m.name in page
+    assert "顔認識モデルの比較" in html_report(ev, lang="ja")
