@@ -82,16 +82,18 @@ def distribution_chart(results, *, width: int = 300, height: int = 160, threshol
             rows.append(pd.DataFrame({"model": r.name, "pairs": kind, "score": centers,
                                       "density": counts / total / w}))
     df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["model", "pairs", "score", "density"])
-    base = alt.Chart(df).mark_area(opacity=0.45, interpolate="step").encode(
+    base = alt.Chart(df)
+    area = base.mark_area(opacity=0.45, interpolate="step").encode(
         x=alt.X("score:Q", title="cosine similarity"), y=alt.Y("density:Q", title="density", stack=None),
         color=alt.Color("pairs:N", scale=alt.Scale(domain=["same person", "different people"],
                                                    range=["#2ca02c", "#d62728"]), title="Pairs"),
         tooltip=["pairs:N", alt.Tooltip("score:Q", format=".3f"), alt.Tooltip("density:Q", format=".2f")],
-    ).properties(width=width, height=height)
+    )
+    layers = [area]
     if threshold is not None:
-        rule = alt.Chart(pd.DataFrame({"t": [threshold]})).mark_rule(color="black", strokeDash=[3, 3]).encode(x="t:Q")
-        base = alt.layer(base, rule)
-    return base.facet(facet=alt.Facet("model:N", title=None), columns=2)
+        layers.append(base.mark_rule(color="black", strokeDash=[3, 3]).encode(x=alt.datum(float(threshold))))
+    return alt.layer(*layers).properties(width=width, height=height).facet(
+        facet=alt.Facet("model:N", title=None), columns=2)
 
 
 def identity_chart(counts: dict[str, int], *, height: int = 220):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import tempfile
 import tomllib
 from collections import OrderedDict
 from pathlib import Path
@@ -44,13 +45,31 @@ def expand_model_paths(paths) -> list[Path]:
     return out
 
 
+def read_toml(path) -> dict:
+    p = Path(path)
+    try:
+        return tomllib.loads(p.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise FaceROCError(f"cannot read the config ({e})", path=str(p)) from None
+
+
+def load_dataset_config(path) -> dict:
+    """The optional ``[dataset]`` table: ``path`` (relative to the config), ``labels``, ``identities``."""
+    p = Path(path)
+    ds = read_toml(p).get("dataset") or {}
+    if not isinstance(ds, dict):
+        raise FaceROCError("[dataset] must be a table", path=str(p))
+    out = dict(ds)
+    if "path" in out:
+        dp = Path(out["path"])
+        out["path"] = dp if dp.is_absolute() else p.parent / dp
+    return out
+
+
 def load_config(path) -> list[dict]:
     """Per-model settings from TOML: ``[[model]]`` tables with ``path`` and any model option."""
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise FaceROCError(f"cannot read the config ({e})", path=str(p)) from None
+    data = read_toml(p)
     models = data.get("model") or data.get("models")
     if not isinstance(models, list) or not models:
         raise FaceROCError("the config needs [[model]] tables, each with a path", path=str(p))
@@ -122,13 +141,24 @@ def cmd_evaluate(ns) -> int:
     from .report import metrics_csv, write_json
 
     specs = build_specs(ns)
+    ds_cfg = load_dataset_config(ns.config) if ns.config else {}
+    images = ns.images or ds_cfg.get("path")
+    if not images:
+        raise FaceROCError("no images given", hint="add --images DIR (or a .zip), or a [dataset] path in --config")
+    labels = ns.labels if ns.labels != "auto" else ds_cfg.get("labels", "auto")
     bars = _Bars(not ns.quiet)
-    try:
-        ev = evaluate(ns.images, specs, labels=ns.labels, cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
-                      batch_size=ns.batch_size, fars=_parse_fars(ns.far), progress=bars,
-                      thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp)
-    finally:
-        bars.close()
+    with tempfile.TemporaryDirectory(prefix="faceroc-zip-") as tmp:
+        if str(images).lower().endswith(".zip") and Path(images).is_file():
+            from .ingest import ingest_zip
+
+            got = ingest_zip(str(images), Path(tmp) / "faces", labels=labels)
+            images, labels = got.root, got.label_mode
+        try:
+            ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
+                          use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
+                          progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp)
+        finally:
+            bars.close()
     write_json(ev, ns.json, indent=None)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
@@ -216,10 +246,11 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="embed a labelled folder with each model and measure ROC/AUC/EER/TAR@FAR")
-    ev.add_argument("--images", required=True, help="folder of faces: one sub-folder per person, or alice_001.png names")
+    ev.add_argument("--images", help="folder (or .zip) of faces: one sub-folder per person, or alice_001.png names")
     ev.add_argument("--model", nargs="+", action="extend", metavar="PATH",
                     help=".onnx, .pth/.pt state_dict, or a folder of them (repeatable)")
-    ev.add_argument("--config", metavar="TOML", help="per-model settings: [[model]] tables with path and options")
+    ev.add_argument("--config", metavar="TOML",
+                    help="per-model settings: [[model]] tables with path and options; optional [dataset] path/labels/identities")
     ev.add_argument("--preset", choices=sorted(PRESETS), help="normalisation preset (default imagenet)")
     ev.add_argument("--mean", metavar="R,G,B", help="explicit mean (0..1 scale, or 0..255 if any value > 1)")
     ev.add_argument("--std", metavar="R,G,B", help="explicit std, same scale as --mean")

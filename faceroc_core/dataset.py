@@ -76,9 +76,11 @@ def _prefix_identity(name: str) -> str | None:
     return ident or None
 
 
-def scan_folder(root, *, labels: str = "auto", max_images: int | None = None) -> Dataset:
+def scan_folder(root, *, labels: str = "auto", max_images: int | None = None,
+                identities=None) -> Dataset:
     """Find the labelled images under ``root``.
 
+    ``identities``, when given, keeps only those people (e.g. a held-out half).
     Raises :class:`DatasetError` for a missing or empty folder, fewer than two
     identities, or no identity with two images (no genuine pair).
     """
@@ -135,6 +137,9 @@ def scan_folder(root, *, labels: str = "auto", max_images: int | None = None) ->
                 continue
         records.append(ImageRecord(path=p, identity=ident, relpath=rel.as_posix()))
 
+    if identities is not None:
+        keep = {str(i) for i in identities}
+        records = [r for r in records if r.identity in keep]
     records.sort(key=lambda r: (r.identity, r.relpath))
     if max_images is not None and len(records) > max_images:
         raise DatasetError(

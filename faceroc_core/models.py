@@ -242,6 +242,46 @@ def inspect_onnx(path, *, session=None) -> OnnxInfo:
     )
 
 
+def inline_external_data(model_bytes: bytes, side_files: dict[str, bytes], *, source: str = "model.onnx") -> bytes:
+    """Fold uploaded external-data side files into a single-file ONNX (in memory).
+
+    ``side_files`` maps the uploaded side files' names to their bytes; a
+    tensor's ``location`` is only compared with those names, never opened.
+    """
+    import onnx
+    from onnx import TensorProto
+
+    try:
+        model = onnx.load_from_string(model_bytes)
+    except Exception as e:
+        raise ModelError(f"not a valid ONNX file ({_first_line(e)})", path=source,
+                         hint="upload the .onnx file written by torch.onnx.export or another exporter") from None
+    by_base = {os.path.basename(k.replace("\\", "/")): v for k, v in side_files.items()}
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        for a in node.attribute:
+            if a.HasField("t"):
+                tensors.append(a.t)
+    for t in tensors:
+        if t.data_location != TensorProto.EXTERNAL:
+            continue
+        info = {kv.key: kv.value for kv in t.external_data}
+        loc = info.get("location", "")
+        blob = by_base.get(os.path.basename(loc))
+        if blob is None:
+            raise ModelError(f"its weights are in a side file {loc!r} that was not uploaded", path=source,
+                             hint=f"upload {os.path.basename(loc)} together with the .onnx")
+        off, length = int(info.get("offset", 0) or 0), info.get("length")
+        end = off + int(length) if length else len(blob)
+        if end > len(blob):
+            raise ModelError(f"side file {loc!r} is shorter than the model expects ({len(blob)} < {end} bytes)",
+                             path=source, hint="upload the complete .onnx.data file")
+        t.raw_data = blob[off:end]
+        del t.external_data[:]
+        t.data_location = TensorProto.DEFAULT
+    return model.SerializeToString()
+
+
 def model_hash(path) -> str:
     """SHA-256 of the model file and, for ONNX, of its external-data side files."""
     path = Path(path)

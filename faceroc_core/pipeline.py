@@ -211,6 +211,7 @@ def evaluate(
     specs: Sequence[ModelSpec],
     *,
     labels: str = "auto",
+    identities=None,
     cache_dir=None,
     use_cache: bool = True,
     batch_size: int = 32,
@@ -223,7 +224,7 @@ def evaluate(
     """Evaluate every model on a labelled folder (or a :class:`Dataset`)."""
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
-    ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels)
+    ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels, identities=identities)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare)
     if not prepared:
@@ -237,11 +238,19 @@ def evaluate(
     finally:
         if cache is not None:
             cache.close()
+    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0)
+
+
+def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
+                t0: float | None = None) -> Evaluation:
+    """Score all pairs and measure every model of an :class:`EmbeddingRun`."""
+    t0 = time.perf_counter() if t0 is None else t0
+    failures = list(failures)
     summary = summarise_dataset(ds, run)
     if summary.n_identities < 2 or summary.n_genuine == 0:
         # the readable images alone no longer make a dataset
-        check_dataset(Dataset(root=ds.root, images=tuple(r for r in ds.images
-                                                         if r.relpath not in {s.path for s in run.unreadable}),
+        bad = {s.path for s in run.unreadable}
+        check_dataset(Dataset(root=ds.root, images=tuple(r for r in ds.images if r.relpath not in bad),
                               label_mode=ds.label_mode, skipped=ds.skipped))
     results = []
     identities = np.array([r.identity for r in ds.images])
@@ -268,7 +277,7 @@ def evaluate(
         ))
         if progress:
             progress("score", 1, 1, m.name)
-    return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=fars,
+    return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
                       seconds=time.perf_counter() - t0)
 
 

@@ -1,0 +1,42 @@
+"""FaceROC dashboard: compare face-embedding models by ROC on labelled faces.
+
+A thin Streamlit layer over faceroc_core; run with ``make run``.
+"""
+import streamlit as st
+
+from ui import state
+from ui.i18n import LANGS, t
+
+st.set_page_config(page_title="FaceROC", page_icon=":material/face:", layout="wide")
+state.init()
+
+
+
+def _set_lang():
+    st.session_state["lang"] = st.session_state["lang_select"]
+
+
+with st.sidebar:
+    # a constant label keeps the widget's identity when the language changes
+    st.selectbox("Language · 言語", list(LANGS), index=list(LANGS).index(st.session_state["lang"]),
+                 format_func=LANGS.get, key="lang_select", on_change=_set_lang)
+
+pages = [
+    st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/show_chart:", default=True, url_path="compare"),
+    st.Page("pages/models.py", title=t("nav.models"), icon=":material/memory:", url_path="models"),
+    st.Page("pages/faces.py", title=t("nav.faces"), icon=":material/face:", url_path="faces"),
+    st.Page("pages/report.py", title=t("nav.report"), icon=":material/description:", url_path="report"),
+    st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about"),
+]
+nav = st.navigation(pages)
+
+with st.sidebar:
+    faces = state.faces()
+    st.caption(t("sidebar.status", n_models=len(state.models()), faces=faces.display if faces else "—"))
+    if st.session_state.get("is_demo"):
+        st.info(t("sidebar.demo"))
+    elif st.button(t("sidebar.reset"), key="reset_demo"):
+        state.reset_to_demo()
+        st.rerun()
+
+nav.run()

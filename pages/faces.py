@@ -1,0 +1,136 @@
+"""Faces: choose the labelled images (demo, folder upload, .zip, or a folder on the server)."""
+import hashlib
+import os
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from faceroc_core.charts import identity_chart
+from faceroc_core.errors import FaceROCError
+from faceroc_core.images import decode
+from faceroc_core.ingest import ingest_files, ingest_zip
+from ui import state
+from ui.i18n import t
+from ui.runner import load_dataset
+
+MAX_MB = st.get_option("server.maxUploadSize")
+SOURCES = ["demo", "dir", "zip", "path"]
+LABELS = ["auto", "folder", "prefix"]
+
+st.title(t("faces.title"))
+st.write(t("faces.intro"))
+
+current = state.faces()
+if "faces_source" not in st.session_state:
+    st.session_state["faces_source"] = current.kind if current else "demo"
+source = st.radio(t("faces.source"), SOURCES, format_func=lambda s: t(f"faces.src.{s}"), horizontal=True,
+                  key="faces_source")
+labels = st.radio(t("faces.labels"), LABELS, format_func=lambda s: t(f"faces.lab.{s}"), horizontal=True,
+                  key="faces_labels")
+
+
+def _set(src):
+    state.set_faces(src)
+    st.session_state.pop("result", None)
+
+
+def _upload_id(files) -> str:
+    return hashlib.sha1("|".join(sorted(f.file_id for f in files)).encode()).hexdigest()[:12] + labels
+
+
+if source == "demo":
+    if current is None or current.kind != "demo":
+        _set(state.demo_entries()[1])
+elif source in ("dir", "zip"):
+    st.caption(t("faces.limit", mb=MAX_MB))
+    if source == "dir":
+        files = st.file_uploader(t("faces.dir"), accept_multiple_files="directory", key="faces_dir")
+        files = files or []
+    else:
+        z = st.file_uploader(t("faces.zip"), type=["zip"], key="faces_zip")
+        files = [z] if z else []
+    if files:
+        uid = _upload_id(files)
+        if st.session_state.get("_faces_upload_id") != uid:
+            dest = state.session_dir() / "faces" / uid
+            try:
+                with st.spinner("…"):
+                    if source == "dir":
+                        got = ingest_files(((f.name, f.getvalue()) for f in files), dest, labels=labels)
+                    else:
+                        got = ingest_zip(files[0].getvalue(), dest, labels=labels)
+                _set(state.FacesSource(kind=source, root=str(got.root), labels="folder",
+                                       display=files[0].name.split("/")[0] if source == "dir" else files[0].name,
+                                       upload_skipped=got.skipped))
+                st.session_state["_faces_upload_id"] = uid
+            except FaceROCError as e:
+                st.error(str(e), icon=":material/error:")
+elif source == "path":
+    path = st.text_input(t("faces.path"), value=current.root if current and current.kind == "path" else "",
+                         key="faces_path")
+    if st.button(t("faces.use_path"), key="faces_use_path") and path:
+        p = Path(path).expanduser().resolve()
+        root = os.environ.get("FACEROC_DATA_ROOT")
+        if root and not p.is_relative_to(Path(root).resolve()):
+            st.error(t("faces.path_denied", root=root), icon=":material/error:")
+        else:
+            _set(state.FacesSource(kind="path", root=str(p), labels=labels, display=p.name))
+
+current = state.faces()
+if current is None or (source != "demo" and current.kind != source):
+    st.info(t("faces.none"))
+    st.stop()
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def thumbnails(fingerprint: str, paths: tuple[str, ...]):
+    out = []
+    for p in paths:
+        try:
+            img = decode(Path(p).read_bytes())
+            img.thumbnail((96, 96))
+            out.append(img)
+        except Exception:
+            out.append(None)
+    return out
+
+
+try:
+    ds = load_dataset(current)
+except FaceROCError as e:
+    st.error(str(e), icon=":material/error:")
+    skipped = list(current.upload_skipped)
+    if skipped:
+        st.dataframe(pd.DataFrame([{t("faces.col.path"): s.path, t("faces.col.reason"): s.reason} for s in skipped]),
+                     hide_index=True)
+    st.stop()
+
+counts = ds.counts()
+gen, imp = ds.pair_counts()
+st.success(t("faces.summary", n_images=len(ds.images), n_id=len(counts), n_gen=gen, n_imp=imp))
+st.subheader(t("faces.per_id"))
+st.altair_chart(identity_chart(counts), key="identity_chart", width="stretch")
+
+st.subheader(t("faces.samples"))
+by_id: dict[str, list[str]] = {}
+for r in ds.images:
+    if len(by_id.get(r.identity, [])) < 4:
+        by_id.setdefault(r.identity, []).append(str(r.path))
+shown = list(by_id)[:12]
+fp = current.fingerprint()
+grid = st.columns(4)
+for k, ident in enumerate(shown):
+    imgs = [i for i in thumbnails(fp, tuple(by_id[ident])) if i is not None]
+    with grid[k % 4]:
+        if imgs:
+            st.image(imgs, width=52)
+        st.caption(f"{ident} · {counts[ident]}")
+if len(by_id) > len(shown):
+    st.caption(f"… {len(by_id) - len(shown)} more")
+
+skipped = list(current.upload_skipped) + list(ds.skipped)
+with st.expander(t("faces.skipped", n=len(skipped)), expanded=0 < len(skipped) <= 20):
+    if skipped:
+        st.dataframe(pd.DataFrame([{t("faces.col.path"): s.path, t("faces.col.reason"): s.reason} for s in skipped]),
+                     hide_index=True)

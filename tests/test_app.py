@@ -1,0 +1,166 @@
+"""Streamlit AppTest: every page, on the bundled demo and with uploads."""
+import io
+import json
+import zipfile
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from helpers import ROOT, make_linear_onnx
+
+APP = str(ROOT / "app.py")
+TIMEOUT = 300
+
+
+@pytest.fixture(autouse=True)
+def fresh(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACEROC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("FACEROC_SESSION_DIR", str(tmp_path / "sessions"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def start(page=None):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_specs(at):
+    return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+
+
+def _string_lists(node):
+    if isinstance(node, dict):
+        for v in node.values():
+            yield from _string_lists(v)
+    elif isinstance(node, list):
+        if node and all(isinstance(x, str) for x in node):
+            yield node
+        for v in node:
+            yield from _string_lists(v)
+
+
+def roc_labels(at):
+    """The models drawn on the ROC chart: its colour scale's domain ("name (AUC 0.9477)")."""
+    for spec in chart_specs(at):
+        if "ROC curves" in json.dumps(spec.get("title", "")):
+            for strings in _string_lists(spec):
+                if all("(AUC " in x for x in strings):
+                    return set(strings)
+    return set()
+
+
+def test_demo_opens_on_three_curves_and_table():
+    at = start()
+    labels = roc_labels(at)
+    assert len(labels) == 3 and all("AUC" in lab for lab in labels)
+    assert any("Evaluated 3 model(s)" in s.value for s in at.success)
+    df = at.dataframe[0].value
+    aucs = df["AUC"].tolist()
+    assert aucs == sorted(aucs, reverse=True) and aucs[0] > 0.93 and aucs[-1] < 0.8
+    assert df.iloc[0, 0] == "C · epoch 60"
+
+
+def test_threshold_change_updates_metrics_without_re_embedding(monkeypatch):
+    import ui.runner
+
+    at = start()
+    calls = {"n": 0}
+    real = ui.runner.embed
+
+    def counting(*a, **k):
+        calls["n"] += 1
+        return real(*a, **k)
+
+    monkeypatch.setattr(ui.runner, "embed", counting)
+    before = [tb.value.to_dict() for tb in at.table]
+    at.slider(key="threshold").set_value(0.9).run()
+    assert not at.exception
+    after = [tb.value.to_dict() for tb in at.table]
+    assert before != after and len(after) == 3
+    at.toggle(key="log_far").set_value(True).run()
+    at.button(key="run").click().run()  # same models, same faces: served from the cache
+    assert calls["n"] == 0
+    assert any("Evaluated 3 model(s)" in s.value for s in at.success)
+
+
+def test_language_switch_applies_to_the_whole_app():
+    at = start()
+    at.selectbox(key="lang_select").set_value("ja").run()
+    assert at.title[0].value == "比較"
+    at.switch_page("pages/report.py")
+    at.run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "最も良いモデル" in text
+
+
+def test_report_page_verdicts_and_downloads():
+    at = start()
+    at.switch_page("pages/report.py")
+    at.run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "Best model on these faces: C · epoch 60." in text
+    assert "scores the same-person pair higher" in text
+    keys = {b.key for b in at.get("download_button")}
+    assert keys == {"dl_html", "dl_csv", "dl_json", "dl_roc", "dl_png", "dl_svg"}
+
+
+def test_bad_model_beside_good_ones(tmp_path):
+    at = start("pages/models.py")
+    good = make_linear_onnx(tmp_path / "good.onnx", h=56, w=48).read_bytes()
+    at.file_uploader(key="model_upload").set_value([
+        ("good.onnx", good, "application/octet-stream"),
+        ("broken.onnx", b"this is not onnx", "application/octet-stream"),
+        ("notes.txt", b"hello", "text/plain"),
+    ]).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "broken.onnx" in errors and "not a valid ONNX" in errors
+    assert "good.onnx" not in errors and "sessions" not in errors  # no server path leaks
+    assert any("notes.txt" in w.value for w in at.warning)
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception
+    assert len(roc_labels(at)) == 1 and any("Evaluated 1 model(s)" in s.value for s in at.success)
+
+
+def test_faces_page_demo_summary_and_zip_with_unsafe_paths(tmp_path):
+    at = start("pages/faces.py")
+    assert any("200 images of 20 people" in s.value for s in at.success)
+    buf = io.BytesIO()
+    src = ROOT / "demo" / "orl_faces"
+    with zipfile.ZipFile(buf, "w") as z:
+        for k in (1, 2, 3):
+            for p in sorted((src / f"s{k}").glob("*.pgm"))[:3]:
+                z.writestr(f"faces/s{k}/{p.name}", p.read_bytes())
+        z.writestr("../evil/s9/1.pgm", b"x")
+        z.writestr("faces/s1/readme.txt", b"x")
+    at.radio(key="faces_source").set_value("zip").run()
+    at.file_uploader(key="faces_zip").set_value([("faces.zip", buf.getvalue(), "application/zip")]).run()
+    assert not at.exception
+    assert any("9 images of 3 people" in s.value for s in at.success)
+    skipped = at.dataframe[-1].value
+    reasons = dict(zip(skipped.iloc[:, 0], skipped.iloc[:, 1]))
+    assert "unsafe path" in reasons["../evil/s9/1.pgm"]
+    assert not (tmp_path / "evil").exists()
+
+
+def test_each_session_has_its_own_folder(tmp_path):
+    at1 = start("pages/models.py")
+    at2 = start("pages/models.py")
+    data = make_linear_onnx(tmp_path / "m.onnx").read_bytes()
+    at1.file_uploader(key="model_upload").set_value([("m.onnx", data, "application/octet-stream")]).run()
+    at2.file_uploader(key="model_upload").set_value([("m.onnx", data, "application/octet-stream")]).run()
+    p1 = at1.session_state["models"][0].path
+    p2 = at2.session_state["models"][0].path
+    assert p1 != p2 and "m.onnx" not in p1
+    assert at1.session_state["_workdir"] != at2.session_state["_workdir"]

@@ -1,0 +1,113 @@
+"""Real browser: streamlit run app.py + Debian's chromium driven by playwright.
+
+Uploads a folder of faces and two models through the real file inputs, runs
+the comparison and checks the ROC chart (one line per model) and the AUC table.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing; `make test` installs Debian's chromium", pytrace=False)
+    pytest.skip(f"{CHROMIUM} is missing (make test installs it with apt-get)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = dict(os.environ, FACEROC_CACHE=str(tmp_path / "cache"), FACEROC_SESSION_DIR=str(tmp_path / "sessions"))
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not start:\n" + (tmp_path / "server.log").read_text())
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_upload_folder_and_two_models_then_compare(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=180_000)
+    faces = tmp_path / "my_faces"
+    for k in range(21, 31):  # 10 people the demo models never saw
+        shutil.copytree(ROOT / "demo" / "orl_faces" / f"s{k}", faces / f"s{k}")
+    (faces / "notes.txt").write_text("not an image")
+    models = [ROOT / "demo" / "models" / "C_epoch60.onnx", ROOT / "demo" / "models" / "B_epoch18.pth"]
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 3200})
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        # the demo is already on screen
+        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+
+        nav.get_by_text("Faces", exact=True).click()
+        page.get_by_text("Upload a folder", exact=True).click()
+        page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(faces))
+        expect(page.get_by_text("100 images of 10 people")).to_be_visible()
+        expect(page.get_by_text("Skipped files (1)")).to_be_visible()
+
+        nav.get_by_text("Models", exact=True).click()
+        page.locator(".st-key-model_upload input[type=file]").set_input_files([str(m) for m in models])
+        expect(page.get_by_text("C_epoch60 — C_epoch60.onnx")).to_be_visible()
+        expect(page.get_by_text("B_epoch18 — B_epoch18.pth")).to_be_visible()
+        expect(page.get_by_text("architecture inferred from the weights: mobilenetv3_small_050").first).to_be_attached()
+
+        nav.get_by_text("Compare", exact=True).click()
+        expect(page.get_by_text("Evaluated 2 model(s)")).to_be_visible()
+        chart = page.locator('[data-testid="stVegaLiteChart"]').first
+        lines = chart.locator("svg.marks g.mark-line path")
+        expect(chart.get_by_text("C_epoch60 (AUC", exact=False)).to_be_visible()
+        # one ROC line per model + the chance diagonal
+        expect(lines).to_have_count(3)
+        cells = page.locator('[data-testid="stDataFrame"] [role=gridcell]')
+        expect(cells.filter(has_text="C_epoch60")).to_have_count(1)
+        rows = page.locator('[data-testid="stDataFrame"] [role=row]').filter(has=page.locator("[role=gridcell]"))
+        table = [[c.text_content().strip() for c in row.locator("[role=gridcell]").all()] for row in rows.all()]
+        table = [r for r in table if r]
+        # columns: model, AUC, EER, TAR@FAR..., pairs — one row per model, best (highest AUC) first
+        assert sorted(r[0] for r in table) == ["B_epoch18", "C_epoch60"]
+        aucs = [float(r[1]) for r in table]
+        assert aucs == sorted(aucs, reverse=True) and all(0.5 < a <= 1 for a in aucs)
+        page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+        assert (tmp_path / "compare.png").stat().st_size > 10_000
+        browser.close()

@@ -1,0 +1,1 @@
+"""Streamlit-specific helpers for the FaceROC dashboard (never imported by faceroc_core)."""

@@ -1,0 +1,140 @@
+"""UI strings in English and Japanese; ``t(key, **kw)`` reads the sidebar's language."""
+from __future__ import annotations
+
+import streamlit as st
+
+LANGS = {"en": "English", "ja": "日本語"}
+
+S: dict[str, dict[str, str]] = {
+    "app.title": {"en": "FaceROC", "ja": "FaceROC"},
+    "app.tagline": {"en": "Which face model is best on your faces — and how sure are we?",
+                    "ja": "あなたの顔データで一番良い顔認識モデルはどれか、そしてどのくらい確かか。"},
+    "nav.models": {"en": "Models", "ja": "モデル"},
+    "nav.faces": {"en": "Faces", "ja": "顔画像"},
+    "nav.compare": {"en": "Compare", "ja": "比較"},
+    "nav.report": {"en": "Report", "ja": "レポート"},
+    "nav.about": {"en": "About", "ja": "このアプリについて"},
+    "sidebar.lang": {"en": "Language", "ja": "言語"},
+    "sidebar.status": {"en": "{n_models} model(s) · {faces}", "ja": "モデル {n_models} 個 · {faces}"},
+    "sidebar.demo": {"en": "Demo loaded: 3 checkpoints of one training run on ORL faces.",
+                     "ja": "デモ: ORL 顔データで学習した 3 つのチェックポイント。"},
+    "sidebar.reset": {"en": "Back to the demo", "ja": "デモに戻す"},
+    # models
+    "models.title": {"en": "Models", "ja": "モデル"},
+    "models.intro": {"en": "Upload face-embedding models: ONNX files (with their .onnx.data side file if they have one) "
+                               "or PyTorch state_dicts (.pth/.pt) of a timm backbone with a Linear embedding head.",
+                     "ja": "顔の埋め込みモデルをアップロードします。ONNX（.onnx.data がある場合は一緒に）または timm バックボーン＋線形ヘッドの PyTorch state_dict（.pth/.pt）。"},
+    "models.upload": {"en": "Add model files", "ja": "モデルファイルを追加"},
+    "models.limit": {"en": "Up to {mb:,} MB per upload. Files are kept only for this browser session.",
+                     "ja": "1 回のアップロードは {mb:,} MB まで。ファイルはこのブラウザのセッションの間だけ保持されます。"},
+    "models.none": {"en": "No models yet: add some above.", "ja": "モデルがありません。上から追加してください。"},
+    "models.name": {"en": "Display name", "ja": "表示名"},
+    "models.arch": {"en": "Architecture (timm name)", "ja": "アーキテクチャ（timm 名）"},
+    "models.arch_help": {"en": "Pre-filled from the weights; change it if the guess is wrong.",
+                         "ja": "重みから推定した値です。違う場合は変更してください。"},
+    "models.emb": {"en": "Embedding size", "ja": "埋め込み次元"},
+    "models.preset": {"en": "Normalisation", "ja": "正規化"},
+    "models.custom": {"en": "custom mean/std", "ja": "平均/標準偏差を指定"},
+    "models.mean": {"en": "Mean R,G,B", "ja": "平均 R,G,B"},
+    "models.std": {"en": "Std R,G,B", "ja": "標準偏差 R,G,B"},
+    "models.size": {"en": "Input size H×W", "ja": "入力サイズ 高さ×幅"},
+    "models.size_fixed": {"en": "fixed by the model: {h}×{w}", "ja": "モデルで固定: {h}×{w}"},
+    "models.bgr": {"en": "Feed BGR instead of RGB", "ja": "RGB ではなく BGR で入力"},
+    "models.crop": {"en": "Crop box x0,y0,x1,y1 (optional)", "ja": "切り抜き x0,y0,x1,y1（任意）"},
+    "models.remove": {"en": "Remove", "ja": "削除"},
+    "models.read": {"en": "Read from the file", "ja": "ファイルから読み取った情報"},
+    "models.export_ok": {"en": "Exported to ONNX; PyTorch and ONNX agree to {diff:.1e} (limit 1e-3).",
+                         "ja": "ONNX に変換しました。PyTorch と ONNX の差は {diff:.1e}（上限 1e-3）。"},
+    "models.error": {"en": "This model cannot be used: {err}", "ja": "このモデルは使えません: {err}"},
+    "models.side_only": {"en": "{name}: a side file needs its .onnx uploaded in the same batch.",
+                         "ja": "{name}: 付属ファイルは対応する .onnx と一緒にアップロードしてください。"},
+    "models.unsupported": {"en": "{name}: not a model file (.onnx, .pth, .pt expected) — skipped.",
+                           "ja": "{name}: モデルファイルではありません（.onnx, .pth, .pt）。スキップしました。"},
+    "models.added": {"en": "Added {n} model(s).", "ja": "{n} 個のモデルを追加しました。"},
+    # faces
+    "faces.title": {"en": "Faces", "ja": "顔画像"},
+    "faces.intro": {"en": "A labelled folder of face images the models never saw. Identity = sub-folder name "
+                              "(alice/003.png) or the filename prefix before the first _ (alice_003.png).",
+                    "ja": "モデルが見たことのない、ラベル付きの顔画像フォルダ。人物 = サブフォルダ名（alice/003.png）またはファイル名の最初の _ より前（alice_003.png）。"},
+    "faces.source": {"en": "Where are the faces?", "ja": "顔画像の場所"},
+    "faces.src.demo": {"en": "Demo: ORL faces, 20 unseen people", "ja": "デモ: ORL 顔画像（未学習の 20 人）"},
+    "faces.src.dir": {"en": "Upload a folder", "ja": "フォルダをアップロード"},
+    "faces.src.zip": {"en": "Upload a .zip", "ja": ".zip をアップロード"},
+    "faces.src.path": {"en": "Folder on the server", "ja": "サーバー上のフォルダ"},
+    "faces.dir": {"en": "Choose a folder of faces", "ja": "顔画像のフォルダを選択"},
+    "faces.zip": {"en": "Choose a .zip of faces", "ja": "顔画像の .zip を選択"},
+    "faces.path": {"en": "Folder path on the server", "ja": "サーバー上のフォルダのパス"},
+    "faces.use_path": {"en": "Use this folder", "ja": "このフォルダを使う"},
+    "faces.labels": {"en": "Identity from", "ja": "人物の判定"},
+    "faces.lab.auto": {"en": "auto", "ja": "自動"},
+    "faces.lab.folder": {"en": "sub-folder name", "ja": "サブフォルダ名"},
+    "faces.lab.prefix": {"en": "filename prefix", "ja": "ファイル名の接頭辞"},
+    "faces.summary": {"en": "{n_images:,} images of {n_id} people → {n_gen:,} same-person pairs and {n_imp:,} different-person pairs",
+                      "ja": "{n_id} 人の画像 {n_images:,} 枚 → 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組"},
+    "faces.per_id": {"en": "Images per person", "ja": "人物ごとの画像数"},
+    "faces.samples": {"en": "Sample faces", "ja": "サンプル画像"},
+    "faces.skipped": {"en": "Skipped files ({n})", "ja": "スキップしたファイル（{n}）"},
+    "faces.none": {"en": "Choose faces above.", "ja": "上で顔画像を選んでください。"},
+    "faces.limit": {"en": "Up to {mb:,} MB per upload; at most 20,000 images.",
+                    "ja": "1 回のアップロードは {mb:,} MB まで、画像は最大 20,000 枚。"},
+    "faces.path_denied": {"en": "Folders on the server are limited to {root}.", "ja": "サーバー上のフォルダは {root} の中に限られます。"},
+    "faces.col.path": {"en": "file", "ja": "ファイル"},
+    "faces.col.reason": {"en": "why", "ja": "理由"},
+    # compare
+    "compare.title": {"en": "Compare", "ja": "比較"},
+    "compare.run": {"en": "Run the comparison", "ja": "比較を実行"},
+    "compare.need": {"en": "Add at least one usable model and a folder of faces first.",
+                     "ja": "先に使えるモデルを 1 つ以上と顔画像フォルダを用意してください。"},
+    "compare.stale": {"en": "Models or faces changed since the last run.", "ja": "前回の実行後にモデルまたは顔画像が変わりました。"},
+    "compare.log": {"en": "Log-scale FAR axis", "ja": "FAR 軸を対数目盛に"},
+    "compare.table": {"en": "Scores (best first; the best model is highlighted)", "ja": "スコア（良い順。最良モデルを強調）"},
+    "compare.threshold": {"en": "Decision threshold (accept a pair as the same person if its score ≥ threshold)",
+                          "ja": "判定しきい値（スコアがしきい値以上なら同一人物と判定）"},
+    "compare.at_threshold": {"en": "At threshold {t:.3f}", "ja": "しきい値 {t:.3f} のとき"},
+    "compare.dist": {"en": "Score distributions: same person (green) vs different people (red)",
+                     "ja": "スコアの分布: 同じ人（緑）と別人（赤）"},
+    "compare.failed": {"en": "{name} was not evaluated: {err}", "ja": "{name} は評価できませんでした: {err}"},
+    "compare.stage.read": {"en": "Reading images", "ja": "画像を読み込み中"},
+    "compare.stage.embed": {"en": "Embedding with {model}", "ja": "{model} で埋め込み中"},
+    "compare.stage.score": {"en": "Scoring all pairs", "ja": "全ペアを採点中"},
+    "compare.stage.prepare": {"en": "Preparing {model}", "ja": "{model} を準備中"},
+    "compare.done": {"en": "Evaluated {n} model(s) on {pairs:,} pairs in {s:.1f} s.",
+                     "ja": "{n} 個のモデルを {pairs:,} ペアで評価しました（{s:.1f} 秒）。"},
+    "col.model": {"en": "model", "ja": "モデル"},
+    "col.pairs": {"en": "pairs (same / different)", "ja": "ペア（同じ / 別人）"},
+    "cm.accepted": {"en": "accepted", "ja": "受入"},
+    "cm.rejected": {"en": "rejected", "ja": "拒否"},
+    "cm.same": {"en": "same person", "ja": "同じ人"},
+    "cm.diff": {"en": "different people", "ja": "別人"},
+    # report
+    "report.title": {"en": "Report", "ja": "レポート"},
+    "report.none": {"en": "Run a comparison first (Compare page).", "ja": "先に比較を実行してください（比較ページ）。"},
+    "report.downloads": {"en": "Downloads", "ja": "ダウンロード"},
+    "report.html": {"en": "Report (HTML, opens offline)", "ja": "レポート（HTML、オフラインで開けます）"},
+    "report.csv": {"en": "Metrics (CSV)", "ja": "指標（CSV）"},
+    "report.json": {"en": "Metrics (JSON)", "ja": "指標（JSON）"},
+    "report.roc": {"en": "ROC points (CSV)", "ja": "ROC の点（CSV）"},
+    "report.png": {"en": "Chart (PNG)", "ja": "グラフ（PNG）"},
+    "report.svg": {"en": "Chart (SVG)", "ja": "グラフ（SVG）"},
+    "report.caveats": {"en": "Caveats", "ja": "注意点"},
+    # about
+    "about.body": {"en": "FaceROC compares face-recognition (embedding) models on your own labelled faces: every pair of "
+                             "images is scored by cosine similarity and each model gets its ROC curve, AUC, EER and TAR at fixed FARs.",
+                   "ja": "FaceROC は、あなたのラベル付き顔画像で顔認識（埋め込み）モデルを比較します。全ての画像ペアをコサイン類似度で採点し、モデルごとに ROC 曲線、AUC、EER、固定 FAR での TAR を求めます。"},
+    "about.credits": {"en": "Demo faces: the ORL face database (AT&T Laboratories Cambridge), courtesy of Olivetti Research "
+                                "Laboratory — F. Samaria and A. Harter, 1994.",
+                      "ja": "デモの顔画像: ORL 顔データベース（AT&T Laboratories Cambridge）。Olivetti Research Laboratory の厚意による — F. Samaria, A. Harter, 1994。"},
+    "err.unexpected": {"en": "Something went wrong with {what}: {err}", "ja": "{what} で問題が発生しました: {err}"},
+}
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "en")
+
+
+def t(key: str, **kw) -> str:
+    entry = S.get(key)
+    if entry is None:
+        return key
+    text = entry.get(lang()) or entry["en"]
+    return text.format(**kw) if kw else text

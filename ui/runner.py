@@ -1,0 +1,136 @@
+"""Cached building blocks over faceroc_core.
+
+* ``st.cache_resource``: prepared models (ONNX export of .pth files) and
+  onnxruntime sessions, keyed by plain strings (path, content hash, options).
+* ``st.cache_data``: embeddings and metrics, keyed by a content hash of the
+  models and faces, so a threshold or language change never re-embeds and a
+  re-run of the same models on the same faces is instant.  Progress bars are
+  created inside the cached embedding function, so a cache hit replays them
+  finished.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from faceroc_core.dataset import Dataset, scan_folder
+from faceroc_core.embed import EmbeddingRun, embed
+from faceroc_core.errors import FaceROCError
+from faceroc_core.metrics import DEFAULT_FARS
+from faceroc_core.models import PreparedModel, make_session, prepare_model
+from faceroc_core.pipeline import Evaluation, ModelFailure, ModelSpec, measure_run, resolve_preprocessing, spec_from_options
+
+from .i18n import t
+from .state import FacesSource, ModelEntry
+
+BATCH = 32
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def prepared(path: str, sha: str, arch: str | None, embedding_dim: int | None, size: str) -> PreparedModel:
+    """The model ready to run (exported and checked once per content hash and options)."""
+    from faceroc_core.preprocess import parse_size
+
+    return prepare_model(path, arch=arch or None, embedding_dim=embedding_dim,
+                         size=parse_size(size) if size else None)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def ort_session(onnx_path: str, sha: str):
+    return make_session(onnx_path)
+
+
+def spec_of(m: ModelEntry) -> ModelSpec:
+    return spec_from_options(m.path, name=m.name, arch=m.arch, embedding_dim=m.embedding_dim,
+                             preset=None if m.mean or m.std else m.preset, mean=m.mean or None, std=m.std or None,
+                             size=m.size or None, crop=m.crop or None, bgr=m.bgr)
+
+
+def prepare_entry(m: ModelEntry):
+    """(PreparedModel, Preprocessing) for an entry, or raise FaceROCError."""
+    spec = spec_of(m)
+    pm = prepared(m.path, m.sha, m.arch or None, m.embedding_dim, m.size)
+    from dataclasses import replace
+
+    pm = replace(pm, name=m.name)
+    return pm, resolve_preprocessing(spec, pm.info)
+
+
+@dataclass(frozen=True)
+class Job:
+    models: tuple[ModelEntry, ...]
+    faces: FacesSource
+
+    def key(self) -> str:
+        h = hashlib.sha256(self.faces.fingerprint().encode())
+        for m in self.models:
+            h.update(m.options_key().encode())
+        return h.hexdigest()
+
+
+def load_dataset(src: FacesSource) -> Dataset:
+    return scan_folder(src.root, labels=src.labels, identities=src.identities)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[ModelFailure, ...]]:
+    ready, failures = [], []
+    prep_bar = st.progress(0.0)
+    for i, m in enumerate(_job.models):
+        prep_bar.progress(i / len(_job.models), text=t("compare.stage.prepare", model=m.name))
+        try:
+            ready.append(prepare_entry(m))
+        except FaceROCError as e:
+            failures.append(ModelFailure(name=m.name, source=m.filename, error=str(e).replace(m.path, m.filename)))
+    prep_bar.progress(1.0, text=f"{t('compare.stage.prepare', model='')}✓")
+    ds = load_dataset(_job.faces)
+    bars = {}
+    read_bar = st.progress(0.0, text=t("compare.stage.read"))
+    for pm, _ in ready:
+        bars[pm.name] = st.progress(0.0, text=t("compare.stage.embed", model=pm.name))
+
+    def progress(stage, done, total, model):
+        frac = min(1.0, done / max(total, 1))
+        if stage == "read":
+            read_bar.progress(frac, text=f"{t('compare.stage.read')} · {done}/{total}")
+        elif stage == "embed" and model in bars:
+            bars[model].progress(frac, text=f"{t('compare.stage.embed', model=model)} · {done}/{total}")
+
+    cache = _disk_cache()
+    try:
+        run = embed(ds.images, ready, batch_size=BATCH, progress=progress,
+                    session_factory=lambda pm: ort_session(str(pm.onnx_path), pm.sha256), cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    return run, tuple(failures)
+
+
+def _disk_cache():
+    from faceroc_core.cache import EmbeddingCache
+    from faceroc_core.models import default_cache_dir
+
+    try:
+        return EmbeddingCache(default_cache_dir())
+    except Exception:
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple) -> Evaluation:
+    ds = load_dataset(_job.faces)
+    return measure_run(ds, _run, failures=_failures, fars=DEFAULT_FARS)
+
+
+def run_job(job: Job) -> Evaluation:
+    import time
+    from dataclasses import replace
+
+    t0 = time.perf_counter()
+    key = job.key()
+    run, failures = cached_embeddings(key, job)
+    with st.spinner(t("compare.stage.score")):
+        ev = cached_metrics(key, job, run, failures)
+    return replace(ev, seconds=time.perf_counter() - t0)

@@ -1,0 +1,151 @@
+"""Session state: this browser session's models, faces and last result.
+
+Each session writes its uploads into its own temporary folder under names the
+app chooses; an uploaded file name is shown, never used as a path.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+import uuid
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = ROOT / "demo" / "demo.toml"
+SESSION_BASE = Path(os.environ.get("FACEROC_SESSION_DIR") or tempfile.gettempdir()) / "faceroc-sessions"
+SERVER_DATA_ROOT = os.environ.get("FACEROC_DATA_ROOT")  # if set, server folders must lie under it
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model in this session, with the user's settings (plain values, hashable)."""
+
+    id: str
+    name: str
+    path: str  # app-chosen path (or the bundled demo file)
+    filename: str  # the uploaded name, for display only
+    kind: str  # "onnx" | "pth"
+    sha: str
+    arch: str | None = None
+    embedding_dim: int | None = None
+    preset: str = "imagenet"
+    mean: str = ""
+    std: str = ""
+    size: str = ""
+    bgr: bool = False
+    crop: str = ""
+    error: str | None = None  # set when the file itself cannot be used
+    notes: tuple[str, ...] = ()  # what was inferred on upload (shown beside the model)
+
+    def options_key(self) -> str:
+        d = {k: v for k, v in self.__dict__.items() if k not in ("id", "filename", "error", "notes")}
+        return json.dumps(d, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class FacesSource:
+    kind: str  # "demo" | "dir" | "zip" | "path"
+    root: str
+    labels: str = "auto"
+    identities: tuple[str, ...] | None = None
+    display: str = ""
+    upload_skipped: tuple = field(default=())  # Skipped entries from ingesting an upload
+
+    def fingerprint(self) -> str:
+        """Cheap content fingerprint: every file's relative path, size and mtime."""
+        h = hashlib.sha256(f"{self.kind}|{self.root}|{self.labels}|{self.identities}".encode())
+        root = Path(self.root)
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for n in sorted(filenames):
+                p = Path(dirpath) / n
+                try:
+                    stt = p.stat()
+                except OSError:
+                    continue
+                h.update(f"{p.relative_to(root)}|{stt.st_size}|{stt.st_mtime_ns}\n".encode())
+        return h.hexdigest()
+
+
+def session_dir() -> Path:
+    d = st.session_state.get("_workdir")
+    if d is None or not Path(d).is_dir():
+        SESSION_BASE.mkdir(parents=True, exist_ok=True)
+        d = tempfile.mkdtemp(prefix="s-", dir=SESSION_BASE)
+        st.session_state["_workdir"] = d
+        atexit.register(shutil.rmtree, d, True)
+    return Path(d)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def demo_entries() -> tuple[list[ModelEntry], FacesSource]:
+    from faceroc_core.images import file_hash
+
+    cfg = tomllib.loads(DEMO_CONFIG.read_text())
+    models = []
+    for m in cfg["model"]:
+        p = DEMO_CONFIG.parent / m["path"]
+        kind = "onnx" if p.suffix == ".onnx" else "pth"
+        models.append(ModelEntry(id=new_id(), name=m.get("name", p.stem), path=str(p), filename=p.name, kind=kind,
+                                 sha=file_hash(p), arch=m.get("arch"), size=m.get("size", ""),
+                                 preset=m.get("preset", "imagenet")))
+    ds = cfg["dataset"]
+    faces = FacesSource(kind="demo", root=str(DEMO_CONFIG.parent / ds["path"]), labels=ds.get("labels", "auto"),
+                        identities=tuple(ds["identities"]) if ds.get("identities") else None,
+                        display="ORL (demo)")
+    return models, faces
+
+
+def init() -> None:
+    ss = st.session_state
+    if "lang" not in ss:
+        ss["lang"] = "en"
+    if "models" not in ss:
+        models, faces = demo_entries()
+        ss["models"] = models
+        ss["faces"] = faces
+        ss["is_demo"] = True
+        ss["demo_models"] = True
+
+
+def reset_to_demo() -> None:
+    models, faces = demo_entries()
+    st.session_state["models"] = models
+    st.session_state["faces"] = faces
+    st.session_state["is_demo"] = True
+    st.session_state["demo_models"] = True
+    st.session_state.pop("result", None)
+
+
+def models() -> list[ModelEntry]:
+    return list(st.session_state.get("models", []))
+
+
+def set_models(entries: list[ModelEntry]) -> None:
+    st.session_state["models"] = list(entries)
+    st.session_state["is_demo"] = False
+    st.session_state["demo_models"] = False
+
+
+def update_model(mid: str, **changes) -> None:
+    set_models([replace(m, **changes) if m.id == mid else m for m in models()])
+
+
+def faces() -> FacesSource | None:
+    return st.session_state.get("faces")
+
+
+def set_faces(src: FacesSource | None) -> None:
+    st.session_state["faces"] = src
+    st.session_state["is_demo"] = False

@@ -1,0 +1,46 @@
+"""Small display helpers shared by the pages (no metric math: values come from faceroc_core)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from faceroc_core.pipeline import Evaluation
+
+from .i18n import t
+
+
+def metrics_table(ev: Evaluation) -> pd.DataFrame:
+    rows = []
+    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+        row = {t("col.model"): r.name, "AUC": r.auc, "EER": r.eer.eer}
+        for p in r.operating_points:
+            if p.far_target <= 0.01:
+                row[f"TAR@FAR={p.far_target:g}"] = p.tar
+        row[t("col.pairs")] = f"{r.n_genuine:,} / {r.n_impostor:,}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
+    df = metrics_table(ev)
+    best = ev.best()
+
+    def highlight(row):
+        on = best is not None and row[t("col.model")] == best.name
+        return ["background-color: #e3f9e5; font-weight: 600" if on else "" for _ in row]
+
+    fmt = {c: "{:.4f}" for c in df.columns if c in ("AUC", "EER") or c.startswith("TAR")}
+    styled = df.style.apply(highlight, axis=1).format(fmt, na_rep="— (too few pairs)")
+    st.dataframe(styled, hide_index=True, key=key)
+
+
+def show_failures(ev: Evaluation) -> None:
+    for f in ev.failures:
+        st.error(t("compare.failed", name=f.name, err=f.error), icon=":material/error:")
+
+
+def confusion_frame(m) -> pd.DataFrame:
+    return pd.DataFrame(
+        {t("cm.accepted"): [m.tp, m.fp], t("cm.rejected"): [m.fn, m.tn]},
+        index=[t("cm.same"), t("cm.diff")],
+    )
