@@ -2,7 +2,8 @@
 
 Each image file is read and hashed once and decoded once for all models; it
 is preprocessed once per distinct :class:`Preprocessing` and the result is
-shared by every model that uses it.  Embeddings already in the cache are not
+shared by every model that uses it.  A worker thread decodes and preprocesses
+the next batch while the networks run on the current one.  Embeddings already in the cache are not
 recomputed (and their images not even decoded).  Models whose batch size is
 fixed (often 1) are run one fixed-size slice at a time.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -72,11 +74,12 @@ def thermal_guard(limit_c: float | None, *, poll_s: float = 2.0, max_wait_s: flo
     return waited
 
 
-def _run_model(session, model: PreparedModel, batch: np.ndarray) -> np.ndarray:
+def _run_model(session, model: PreparedModel, batch: np.ndarray, batch_size: int, on_slice=None) -> np.ndarray:
+    """Run ``batch`` through the model ``batch_size`` at a time (or its fixed batch size)."""
     info = model.info
     fixed = info.fixed_batch
     outs = []
-    step = fixed or len(batch)
+    step = fixed or batch_size
     for s in range(0, len(batch), step):
         part = batch[s:s + step]
         n = len(part)
@@ -84,7 +87,13 @@ def _run_model(session, model: PreparedModel, batch: np.ndarray) -> np.ndarray:
             part = np.concatenate([part, np.repeat(part[-1:], fixed - n, axis=0)])
         out = session.run([info.output_name], {info.input_name: part})[0]
         outs.append(np.asarray(out, dtype=np.float32).reshape(out.shape[0], -1)[:n])
+        if on_slice:
+            on_slice(n)
     return np.concatenate(outs) if outs else np.zeros((0, info.embedding_dim), np.float32)
+
+
+CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once (x2 while the next chunk is prepared)
+CHUNK_IMAGES = 128
 
 
 def embed(
@@ -140,68 +149,88 @@ def embed(
         by_prep[p].append(j)
     sessions = {}
     failed: list[dict[int, str]] = [dict() for _ in models]
-    total_work = sum(int(np.sum(~h[todo])) for h in have) if todo else 0
-    done_work = 0
     model_done = [int(h.sum()) for h in have]
     if progress:
         for j, (m, _) in enumerate(models):
             progress("embed", model_done[j], n, m.name)
 
-    for b0 in range(0, len(todo), batch_size):
-        idx = todo[b0:b0 + batch_size]
-        thermal_guard(thermal_limit_c)
+    def load(idx):
+        """Decode a batch once and preprocess it once per distinct preprocessing (runs in a worker thread)."""
+        bad, per_prep = {}, {}
         decoded = {}
         for i in idx:
             try:
                 decoded[i] = decode(raws[i].data)
             except ImageError as e:
-                unreadable[i] = e.reason
+                bad[i] = e.reason
         for p, js in by_prep.items():
             need = [i for i in idx if i in decoded and not all(have[j][i] for j in js)]
-            if not need:
-                continue
-            arrays, ok_idx = [], []
+            arrays, ok_idx, fails = [], [], {}
             for i in need:
                 try:
                     arrays.append(preprocess(decoded[i], p))
                     ok_idx.append(i)
                 except FaceROCError as e:
-                    for j in js:
-                        failed[j][i] = e.reason
-            if not arrays:
-                continue
-            x = np.stack(arrays)
-            for j in js:
-                m = models[j][0]
-                rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
-                if not rows:
-                    continue
-                if m.name not in sessions:
-                    sessions[m.name] = session_factory(m)
-                out = _run_model(sessions[m.name], m, x[rows])
-                new_items = []
-                for r, vec in zip(rows, out):
-                    i = ok_idx[r]
-                    if vec.shape[0] != m.info.embedding_dim:
-                        failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
-                        continue
-                    if not np.all(np.isfinite(vec)):
-                        failed[j][i] = "the model's embedding has NaN or infinite values"
-                        continue
-                    if not np.any(vec):
-                        failed[j][i] = "the model's embedding is all zeros (no direction to compare)"
-                        continue
-                    embs[j][i] = vec
-                    have[j][i] = True
-                    new_items.append((keys[j][i], vec))
-                if cache is not None and new_items:
-                    cache.put_many(new_items)
-                done_work += len(rows)
-                model_done[j] += len(rows)
-                if progress:
-                    progress("embed", model_done[j], n, m.name)
-        del decoded
+                    fails[i] = e.reason
+            per_prep[p] = (np.stack(arrays) if arrays else None, ok_idx, fails)
+        return bad, per_prep
 
+    # model-major within chunks: switching networks every batch evicts their weights from the CPU caches
+    # (a small first chunk lets inference start at once; later chunks are prepared while it runs)
+    per_image = sum(4 * 3 * p.height * p.width for p in by_prep)
+    chunk = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
+    first = min(batch_size, chunk)
+    batches = ([todo[:first]] if todo else []) + [todo[b:b + chunk] for b in range(first, len(todo), chunk)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(load, batches[0]) if batches else None
+        for b, idx in enumerate(batches):
+            bad, per_prep = pending.result()
+            # prepare the next batch while the networks run on this one
+            pending = pool.submit(load, batches[b + 1]) if b + 1 < len(batches) else None
+            thermal_guard(thermal_limit_c)
+            unreadable.update(bad)
+            for p, js in by_prep.items():
+                x, ok_idx, fails = per_prep[p]
+                for i, reason in fails.items():
+                    for j in js:
+                        failed[j][i] = reason
+                if x is None:
+                    continue
+                for j in js:
+                    m = models[j][0]
+                    rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
+                    if not rows:
+                        continue
+                    if m.name not in sessions:
+                        sessions[m.name] = session_factory(m)
+                    def on_slice(k, j=j, m=m):
+                        model_done[j] += k
+                        if progress:
+                            progress("embed", min(model_done[j], n), n, m.name)
+
+                    out = _run_model(sessions[m.name], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size,
+                                     on_slice)
+                    new_items = []
+                    for r, vec in zip(rows, out):
+                        i = ok_idx[r]
+                        if vec.shape[0] != m.info.embedding_dim:
+                            failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
+                            continue
+                        if not np.all(np.isfinite(vec)):
+                            failed[j][i] = "the model's embedding has NaN or infinite values"
+                            continue
+                        if not np.any(vec):
+                            failed[j][i] = "the model's embedding is all zeros (no direction to compare)"
+                            continue
+                        embs[j][i] = vec
+                        have[j][i] = True
+                        new_items.append((keys[j][i], vec))
+                    if cache is not None and new_items:
+                        cache.put_many(new_items)
+
+    if progress:
+        for m, _ in models:
+            progress("embed", n, n, m.name)
     unread = tuple(Skipped(images[i].relpath, r) for i, r in sorted(unreadable.items()))
     results = []
     for j, (m, p) in enumerate(models):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable
 
 import numpy as np
@@ -45,12 +46,12 @@ class RocCurve:
     n_genuine: int
     n_impostor: int
 
-    @property
+    @cached_property
     def fpr(self) -> np.ndarray:
         """False accept rate at each threshold (``fps / n_impostor``)."""
         return self.fps / self.fps[-1]
 
-    @property
+    @cached_property
     def tpr(self) -> np.ndarray:
         """True accept rate at each threshold (``tps / n_genuine``)."""
         return self.tps / self.tps[-1]
@@ -156,21 +157,17 @@ def count_at_thresholds(scores, labels) -> RocCurve:
     ([inf, 0.9, 0.8, 0.1], [0, 1, 2, 2], [0, 0, 1, 2])
     """
     s, y = check_scores(scores, labels)
-    order = np.argsort(s, kind="stable")[::-1]
-    s_sorted = s[order]
-    y_sorted = y[order]
-    # last index of each run of equal scores (descending order)
-    distinct = np.flatnonzero(np.diff(s_sorted))
-    idx = np.r_[distinct, s_sorted.size - 1]
-    tps = np.cumsum(y_sorted, dtype=np.int64)[idx]
-    fps = (idx + 1) - tps
-    return RocCurve(
-        thresholds=np.r_[np.inf, s_sorted[idx]],
-        tps=np.r_[0, tps].astype(np.int64),
-        fps=np.r_[0, fps].astype(np.int64),
-        n_genuine=int(tps[-1]),
-        n_impostor=int(fps[-1]),
-    )
+    # one value sort (no argsort): the distinct scores and how many pairs score >= each
+    asc = np.sort(s)
+    firsts = np.r_[0, np.flatnonzero(np.diff(asc)) + 1]  # first index of each run of equal scores
+    distinct = asc[firsts]  # ascending
+    # genuine pairs are placed among the distinct scores by value (exact: every score is one of them)
+    gen_per = np.bincount(np.searchsorted(distinct, s[y]), minlength=distinct.size)
+    # descending order, with +inf ("accept nothing") first
+    tps = np.r_[0, np.cumsum(gen_per[::-1])].astype(np.int64, copy=False)
+    fps = np.r_[0, (asc.size - firsts)[::-1]] - tps
+    return RocCurve(thresholds=np.r_[np.inf, distinct[::-1]], tps=tps, fps=fps.astype(np.int64, copy=False),
+                    n_genuine=int(tps[-1]), n_impostor=int(fps[-1]))
 
 
 def roc_curve(scores, labels) -> RocCurve:

@@ -590,14 +590,22 @@ def default_cache_dir() -> Path:
 
 
 def prepare_model(path, *, name: str | None = None, arch: str | None = None, embedding_dim: int | None = None,
-                  size: tuple[int, int] | None = None, cache_dir=None, progress=None) -> PreparedModel:
-    """Turn a model file into a :class:`PreparedModel` (exporting ``.pth`` files, cached by content hash)."""
+                  size: tuple[int, int] | None = None, cache_dir=None, progress=None,
+                  sessions: dict | None = None) -> PreparedModel:
+    """Turn a model file into a :class:`PreparedModel` (exporting ``.pth`` files, cached by content hash).
+
+    When ``sessions`` is a dict, the onnxruntime session made to inspect the
+    model is stored there under the ONNX path, for the embedding step to reuse.
+    """
     path = Path(path)
     _check_file(path)
     display = name or path.stem
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES:
-        info = inspect_onnx(path)
+        sess = make_session(path) if sessions is not None else None
+        info = inspect_onnx(path, session=sess)
+        if sessions is not None:
+            sessions[str(path)] = sess
         if embedding_dim is not None and embedding_dim != info.embedding_dim:
             raise ModelError(f"embedding size {embedding_dim} was given but the model outputs {info.embedding_dim}",
                              path=str(path))
@@ -643,6 +651,9 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
         meta_path.write_text(json.dumps({"max_abs_diff": check.max_abs_diff, "batch": check.batch, "arch": arch}))
         if progress:
             progress("export", 1, 1, display)
-    info = inspect_onnx(onnx_path)
+    sess = make_session(onnx_path) if sessions is not None else None
+    info = inspect_onnx(onnx_path, session=sess)
+    if sessions is not None:
+        sessions[str(onnx_path)] = sess
     return PreparedModel(name=display, source=str(path), kind="pth", onnx_path=onnx_path, sha256=sha, info=info,
                          arch=arch, export_check=check, notes=tuple(notes))

@@ -61,7 +61,7 @@ def check_memory(n_images: int, *, available: int | None = None) -> None:
         )
 
 
-def pair_scores(embeddings, identities, *, block: int = 1024) -> PairScores:
+def pair_scores(embeddings, identities, *, block: int = 256) -> PairScores:
     """Cosine similarity of every unordered pair and whether it is genuine.
 
     >>> ps = pair_scores([[1, 0], [1, 0], [0, 1]], ["a", "a", "b"])
@@ -78,13 +78,12 @@ def pair_scores(embeddings, identities, *, block: int = 1024) -> PairScores:
     scores = np.empty(n_pairs, dtype=np.float64)
     genuine = np.empty(n_pairs, dtype=bool)
     pos = 0
-    cols = np.arange(n)
     for i0 in range(0, n, block):
         i1 = min(n, i0 + block)
         s = e[i0:i1] @ e[i0:].T  # rows i0..i1 against columns i0..n
-        mask = cols[i0:][None, :] > np.arange(i0, i1)[:, None]
-        k = int(mask.sum())
-        scores[pos:pos + k] = s[mask]
-        genuine[pos:pos + k] = (codes[i0:i1, None] == codes[None, i0:])[mask]
-        pos += k
+        for r, i in enumerate(range(i0, i1)):  # row i's pairs (i, j > i), in triu order
+            k = n - i - 1
+            scores[pos:pos + k] = s[r, i - i0 + 1:]
+            genuine[pos:pos + k] = codes[i + 1:] == codes[i]
+            pos += k
     return PairScores(scores=scores, genuine=genuine)

@@ -17,7 +17,7 @@ from .cache import EmbeddingCache
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, Progress, embed
 from .errors import DatasetError, FaceROCError, ModelError
-from .models import OnnxInfo, PreparedModel, default_cache_dir, prepare_model
+from .models import OnnxInfo, PreparedModel, default_cache_dir, make_session, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 
@@ -156,10 +156,12 @@ class Evaluation:
 
 
 def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | None = None,
-                prepare: Callable | None = None):
+                prepare: Callable | None = None, sessions: dict | None = None):
     """Prepare each model; a failure is recorded and the others go on."""
     prepared, failures = [], []
-    prepare = prepare or prepare_model
+    if prepare is None:
+        def prepare(*a, **k):
+            return prepare_model(*a, sessions=sessions, **k)
     names = set()
     for spec in specs:
         name = spec.display_name
@@ -226,7 +228,11 @@ def evaluate(
     fars = tuple(M.check_far(f) for f in fars)
     ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels, identities=identities)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare)
+    sessions: dict = {}
+    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare, sessions=sessions)
+    if session_factory is None:
+        def session_factory(pm):  # reuse the session made while inspecting the model
+            return sessions.pop(str(pm.onnx_path), None) or make_session(pm.onnx_path)
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)

@@ -164,3 +164,13 @@ def test_each_session_has_its_own_folder(tmp_path):
     p2 = at2.session_state["models"][0].path
     assert p1 != p2 and "m.onnx" not in p1
     assert at1.session_state["_workdir"] != at2.session_state["_workdir"]
+
+
+def test_about_page_credits_orl():
+    at = start("pages/about.py")
+    assert any("Olivetti Research Laboratory" in i.value for i in at.info)
+    at = start()
+    at.selectbox(key="lang_select").set_value("ja").run()
+    at.switch_page("pages/about.py")
+    at.run()
+    assert any("Olivetti Research Laboratory" in i.value and "厚意" in i.value for i in at.info)
