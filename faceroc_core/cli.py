@@ -156,7 +156,8 @@ def cmd_evaluate(ns) -> int:
         try:
             ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
                           use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
-                          progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp)
+                          progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
+                          n_boot=ns.bootstrap)
         finally:
             bars.close()
     write_json(ev, ns.json, indent=None)
@@ -189,6 +190,10 @@ def _print_summary(ev, *, quiet=False):
     for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
         tars = " ".join(f"{'—' if p.tar is None else format(p.tar, '.4f'):>12}" for p in r.operating_points)
         print(f"{r.name[:28]:<28} {r.auc:>8.4f} {r.eer.eer:>8.4f} {tars}", file=sys.stderr)
+    from .verdict import comparison
+
+    for sentence in comparison(ev.models, comparisons=ev.comparisons)[1:]:
+        print(sentence, file=sys.stderr)
 
 
 def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
@@ -270,6 +275,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--bootstrap", type=int, default=200, metavar="N",
+                    help="resamples of the people for AUC intervals and model comparisons (0: off)")
     ev.add_argument("--cache-dir", help="embedding/export cache (default ~/.cache/faceroc or $FACEROC_CACHE)")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     ev.add_argument("--max-temp", type=float, default=72.0, help="pause while the CPU is hotter than this (°C)")

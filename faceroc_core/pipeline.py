@@ -20,6 +20,8 @@ from .errors import DatasetError, FaceROCError, ModelError
 from .models import OnnxInfo, PreparedModel, default_cache_dir, make_session, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
+from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
+from .uncertainty import MAX_PAIRS as MAX_BOOT_PAIRS
 
 HIST_BINS = 80
 
@@ -150,6 +152,9 @@ class Evaluation:
     failures: tuple[ModelFailure, ...]
     fars: tuple[float, ...] = M.DEFAULT_FARS
     seconds: float = 0.0
+    auc_intervals: dict = field(default_factory=dict)  # model name -> uncertainty.Interval
+    comparisons: tuple = ()  # uncertainty.PairedComparison, best model vs each other one
+    uncertainty_note: str | None = None  # why intervals are missing, when they are
 
     def best(self) -> ModelResult | None:
         return max(self.models, key=lambda r: r.auc) if self.models else None
@@ -222,6 +227,7 @@ def evaluate(
     session_factory=None,
     thermal_limit_c: float | None = None,
     prepare: Callable | None = None,
+    n_boot: int = DEFAULT_BOOT,
 ) -> Evaluation:
     """Evaluate every model on a labelled folder (or a :class:`Dataset`)."""
     t0 = time.perf_counter()
@@ -244,12 +250,16 @@ def evaluate(
     finally:
         if cache is not None:
             cache.close()
-    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0)
+    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, n_boot=n_boot)
 
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
-                t0: float | None = None) -> Evaluation:
-    """Score all pairs and measure every model of an :class:`EmbeddingRun`."""
+                t0: float | None = None, n_boot: int = DEFAULT_BOOT) -> Evaluation:
+    """Score all pairs and measure every model of an :class:`EmbeddingRun`.
+
+    ``n_boot`` > 0 adds identity-bootstrap intervals of each AUC and paired
+    comparisons of the best model with the others (see :mod:`.uncertainty`).
+    """
     t0 = time.perf_counter() if t0 is None else t0
     failures = list(failures)
     summary = summarise_dataset(ds, run)
@@ -260,6 +270,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
                               label_mode=ds.label_mode, skipped=ds.skipped))
     results = []
     identities = np.array([r.identity for r in ds.images])
+    kept = {}  # model name -> (valid mask, pair scores) for the bootstrap
     for me in run.results:
         m = me.model
         if progress:
@@ -273,6 +284,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
                                                f"and impostor pairs; see the skipped images"))
             continue
         ps = pair_scores(me.embeddings[v], ids)
+        kept[m.name] = (v, ps)
         roc, auc_v, eer_v, ops, gh, ih, edges = measure(ps.scores, ps.genuine, fars=fars)
         results.append(ModelResult(
             name=m.name, source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
@@ -283,8 +295,35 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
         ))
         if progress:
             progress("score", 1, 1, m.name)
+    intervals, comps, note = {}, (), None
+    if n_boot and kept:
+        intervals, comps, note = _uncertainty(kept, identities, results, n_boot)
     return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
-                      seconds=time.perf_counter() - t0)
+                      seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
+                      uncertainty_note=note)
+
+
+def _uncertainty(kept, identities, results, n_boot):
+    """Bootstrap over people, per group of models that were scored on the same images."""
+    groups: dict[bytes, list[str]] = {}
+    for name, (v, _) in kept.items():
+        groups.setdefault(np.packbits(v).tobytes(), []).append(name)
+    best = max(results, key=lambda r: r.auc).name if results else None
+    intervals, comps, note = {}, [], None
+    for names in groups.values():
+        v = kept[names[0]][0]
+        n_pairs = kept[names[0]][1].scores.size
+        if n_pairs > MAX_BOOT_PAIRS:
+            note = f"{n_pairs:,} pairs: too many for the bootstrap over people (limit {MAX_BOOT_PAIRS:,}); intervals omitted"
+            continue
+        _, codes = np.unique(identities[v], return_inverse=True)
+        pa, pb = pair_people(codes)
+        iv, cs = bootstrap({n: (kept[n][1].scores, kept[n][1].genuine) for n in names}, pa, pb, int(codes.max()) + 1,
+                           n_boot=n_boot)
+        intervals.update(iv)
+        if best in names:
+            comps = cs
+    return intervals, comps, note
 
 
 def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, fars=M.DEFAULT_FARS) -> Evaluation:

@@ -64,6 +64,12 @@ def model_dict(r: ModelResult, *, roc: bool = True) -> dict:
     return d
 
 
+def _interval(iv) -> dict | None:
+    if iv is None:
+        return None
+    return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_boot": iv.n_boot}
+
+
 def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
     ds = ev.dataset
     dataset = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
@@ -75,7 +81,11 @@ def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
         "faceroc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "dataset": dataset,
-        "models": [model_dict(r, roc=roc) for r in ev.models],
+        "models": [{**model_dict(r, roc=roc), "auc_interval": _interval(ev.auc_intervals.get(r.name))}
+                   for r in ev.models],
+        "comparisons": [{"better": c.better, "worse": c.worse, "auc_difference": c.delta,
+                         "interval": _interval(c.interval), "p_better": _num(c.p_better)} for c in ev.comparisons],
+        "uncertainty_note": ev.uncertainty_note,
         "failures": [{"name": f.name, "source": f.source, "error": f.error} for f in ev.failures],
     }
 
@@ -188,18 +198,20 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
             parts.append(" " + e(tx["skipped"].format(n=len(ds.skipped))))
         parts.append("</p>")
     parts.append(f"<h2>{e(tx['summary'])}</h2><ul>")
-    for sentence in comparison(ev.models, lang=lang):
+    for sentence in comparison(ev.models, lang=lang, comparisons=ev.comparisons):
         parts.append(f"<li>{e(sentence)}</li>")
     parts.append("</ul>")
     # table
-    parts.append(f"<h2>{e(tx['table'])}</h2><table><tr><th>{e(tx['model'])}</th><th>AUC</th><th>EER</th>")
+    parts.append(f"<h2>{e(tx['table'])}</h2><table><tr><th>{e(tx['model'])}</th><th>AUC</th><th>AUC 95%</th><th>EER</th>")
     for f in ev.fars:
         parts.append(f"<th>TAR@FAR={f:g}</th>")
     parts.append("<th>pairs (+/−)</th></tr>")
     for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
         cls = " class='best'" if best is not None and r is best else ""
         cells = "".join(f"<td>{'—' if p.tar is None else f'{p.tar:.3f}'}</td>" for p in r.operating_points)
-        parts.append(f"<tr{cls}><td>{e(r.name)}</td><td>{r.auc:.4f}</td><td>{r.eer.eer:.4f}</td>{cells}"
+        iv = ev.auc_intervals.get(r.name)
+        ci = f"{iv.low:.3f}–{iv.high:.3f}" if iv else "—"
+        parts.append(f"<tr{cls}><td>{e(r.name)}</td><td>{r.auc:.4f}</td><td>{ci}</td><td>{r.eer.eer:.4f}</td>{cells}"
                      f"<td>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
     parts.append("</table>")
     if ev.models:
@@ -208,7 +220,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append(f"<h2>{e(tx['dist'])}</h2><div class='chart'>" + to_svg(distribution_chart(ev.models)) + "</div>")
     parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
     for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
-        v = model_verdict(r, ds, lang=lang)
+        v = model_verdict(r, ds, lang=lang, interval=ev.auc_intervals.get(r.name))
         parts.append(f"<div class='card'><div><b>{e(r.name)}</b> — <span class='grade g-{v.grade}'>{e(v.headline)}</span></div><ul>")
         parts += [f"<li>{e(s)}</li>" for s in v.sentences]
         parts += [f"<li class='muted'>{e(c)}</li>" for c in v.caveats]

@@ -28,6 +28,9 @@ T = {
         "tar_none": "There are too few pairs of different people ({n_imp:,}) to measure how it does when at most 1 in 1,000 strangers may pass; test on more people to know.",
         "eer": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER).",
         "best": "Best model on these faces: {name}.",
+        "ci": "On other people like these, its AUC would most likely lie between {low:.3f} and {high:.3f} (95% interval, {n} resamples of the people).",
+        "sure": "{name} beats {other} in {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): the lead is clear.",
+        "unsure": "{name} beats {other} in only {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): these faces cannot reliably tell the two apart; test on more people.",
         "ahead": "{name} is ahead of {other} by {d:.3f} AUC.",
         "tied": "{name} and {other} are practically tied (AUC differs by {d:.4f}, under {tie}).",
         "caveat.small": "Caveat: only {n_id} people and {n_gen:,} same-person pairs were tested; results on a larger, more varied set may differ.",
@@ -46,6 +49,9 @@ T = {
         "tar_none": "別人のペアが {n_imp:,} 組しかなく、他人の誤受入を1000回に1回以下にした場合の性能は測れません。より多くの人で試してください。",
         "eer": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER）。",
         "best": "この顔データで最も良いモデル: {name}。",
+        "ci": "同じような別の人々で試すと、AUC はおそらく {low:.3f} から {high:.3f} の間になります（95% 区間、人物の再標本化 {n} 回）。",
+        "sure": "人物を {n} 回再標本化したうち {p:.0%} で {name} が {other} を上回りました（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。差ははっきりしています。",
+        "unsure": "人物を {n} 回再標本化したうち {name} が {other} を上回ったのは {p:.0%} だけでした（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。この顔データでは両者を確実には区別できません。より多くの人で試してください。",
         "ahead": "{name} は {other} より AUC が {d:.3f} 高いです。",
         "tied": "{name} と {other} はほぼ同等です（AUC の差 {d:.4f} は {tie} 未満）。",
         "caveat.small": "注意: 試したのは {n_id} 人、同じ人のペア {n_gen:,} 組だけです。より大きく多様なデータでは結果が変わる可能性があります。",
@@ -84,7 +90,7 @@ def _fmt_thr(t) -> str:
     return "—" if t is None or t == float("inf") else f"{t:.3f}"
 
 
-def model_verdict(result, dataset, *, lang: str = "en") -> Verdict:
+def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdict:
     """The verdict for one :class:`~faceroc_core.pipeline.ModelResult`."""
     tx = T[lang if lang in T else "en"]
     strict = result.tar(1e-3)
@@ -100,6 +106,8 @@ def model_verdict(result, dataset, *, lang: str = "en") -> Verdict:
     if not strict.measurable:
         s.append(tx["tar_none"].format(n_imp=result.n_impostor))
     s.append(tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
+    if interval is not None and interval.low == interval.low:  # not NaN
+        s.append(tx["ci"].format(low=interval.low, high=interval.high, n=interval.n_boot))
     caveats = []
     n_id = getattr(dataset, "n_identities", 0)
     if n_id and (n_id < 50 or result.n_genuine < 1000):
@@ -112,14 +120,27 @@ def model_verdict(result, dataset, *, lang: str = "en") -> Verdict:
     return Verdict(model=result.name, grade=g, headline=tx[f"grade.{g}"], sentences=tuple(s), caveats=tuple(caveats))
 
 
-def comparison(results, *, lang: str = "en") -> list[str]:
-    """Sentences that rank the models (best first)."""
+def comparison(results, *, lang: str = "en", comparisons=()) -> list[str]:
+    """Sentences that rank the models (best first).
+
+    With paired bootstrap ``comparisons`` (:mod:`.uncertainty`), the lead over
+    each model is called clear when the 95% interval of the AUC difference
+    excludes 0, and uncertain otherwise; without them, AUCs within
+    :data:`TIE_AUC` are called tied.
+    """
     tx = T[lang if lang in T else "en"]
     if not results:
         return []
     ranked = sorted(results, key=lambda r: r.auc, reverse=True)
     out = [tx["best"].format(name=ranked[0].name)]
+    by_pair = {(c.better, c.worse): c for c in comparisons}
     for other in ranked[1:]:
+        c = by_pair.get((ranked[0].name, other.name))
+        if c is not None:
+            key = "sure" if c.interval.low > 0 else "unsure"
+            out.append(tx[key].format(name=c.better, other=c.worse, p=c.p_better, n=c.interval.n_boot, d=c.delta,
+                                      lo=c.interval.low, hi=c.interval.high))
+            continue
         d = ranked[0].auc - other.auc
         key = "tied" if d < TIE_AUC else "ahead"
         out.append(tx[key].format(name=ranked[0].name, other=other.name, d=d, tie=TIE_AUC))

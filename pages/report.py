@@ -30,13 +30,16 @@ def exports(key: str, lang: str, log_far: bool, demo: bool, _ev):
     }
 
 
-for sentence in comparison(ev.models, lang=lang()):
-    st.markdown(f"### {sentence}" if sentence == comparison(ev.models, lang=lang())[0] else sentence)
+sentences = comparison(ev.models, lang=lang(), comparisons=ev.comparisons)
+for i, sentence in enumerate(sentences):
+    st.markdown(f"### {sentence}" if i == 0 else sentence)
+if ev.uncertainty_note:
+    st.caption(ev.uncertainty_note)
 show_failures(ev)
 show_metrics_table(ev, key="report_table")
 
 for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
-    v = model_verdict(r, ev.dataset, lang=lang())
+    v = model_verdict(r, ev.dataset, lang=lang(), interval=ev.auc_intervals.get(r.name))
     box = {"excellent": st.success, "good": st.success, "fair": st.warning}.get(v.grade, st.error)
     with st.container(border=True):
         st.markdown(f"#### {r.name}")

@@ -64,3 +64,31 @@ def test_html_report_self_contained(ev):
     for m in ev.models:
         assert m.name in page
     assert "顔認識モデルの比較" in html_report(ev, lang="ja")
+
+
+def test_comparison_sentences_follow_the_paired_interval(ev):
+    from faceroc_core.uncertainty import Interval, PairedComparison
+
+    strong, weak, _ = ev.models
+    sure = PairedComparison("strong", "weak", 0.2, Interval(0.15, 0.25, 0.95, 200), 1.0)
+    unsure = PairedComparison("strong", "weak", 0.01, Interval(-0.02, 0.04, 0.95, 200), 0.71)
+    assert "the lead is clear" in comparison([strong, weak], comparisons=[sure])[1]
+    text = comparison([strong, weak], comparisons=[unsure])[1]
+    assert "only 71% of 200 resamples" in text and "cannot reliably tell the two apart" in text
+    assert "確実には区別できません" in comparison([strong, weak], lang="ja", comparisons=[unsure])[1]
+
+
+def test_evaluation_json_has_intervals_and_comparisons(tmp_path):
+    from helpers import make_faces, make_linear_onnx
+
+    faces = make_faces(tmp_path / "f", n_ids=8, per_id=4)
+    models = [ModelSpec(make_linear_onnx(tmp_path / f"m{k}.onnx", seed=k)) for k in range(2)]
+    ev2 = evaluate(faces, models, cache_dir=tmp_path / "c", n_boot=80)
+    d = json.loads(to_json(ev2))
+    for m in d["models"]:
+        iv = m["auc_interval"]
+        assert iv["n_boot"] == 80 and iv["low"] <= m["auc"] <= iv["high"]
+    (c,) = d["comparisons"]
+    assert {c["better"], c["worse"]} == {"m0", "m1"} and 0 <= c["p_better"] <= 1
+    assert c["better"] == max(d["models"], key=lambda m: m["auc"])["name"]
+    assert evaluate(faces, models, cache_dir=tmp_path / "c", n_boot=0).auc_intervals == {}

@@ -101,6 +101,7 @@ S: dict[str, dict[str, str]] = {
     "compare.done": {"en": "Evaluated {n} model(s) on {pairs:,} pairs in {s:.1f} s.",
                      "ja": "{n} 個のモデルを {pairs:,} ペアで評価しました（{s:.1f} 秒）。"},
     "col.model": {"en": "model", "ja": "モデル"},
+    "col.ci": {"en": "AUC 95% interval", "ja": "AUC 95% 区間"},
     "col.pairs": {"en": "pairs (same / different)", "ja": "ペア（同じ / 別人）"},
     "cm.accepted": {"en": "accepted", "ja": "受入"},
     "cm.rejected": {"en": "rejected", "ja": "拒否"},

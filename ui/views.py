@@ -12,7 +12,9 @@ from .i18n import t
 def metrics_table(ev: Evaluation) -> pd.DataFrame:
     rows = []
     for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
-        row = {t("col.model"): r.name, "AUC": r.auc, "EER": r.eer.eer}
+        iv = ev.auc_intervals.get(r.name)
+        row = {t("col.model"): r.name, "AUC": r.auc,
+               t("col.ci"): f"{iv.low:.3f} – {iv.high:.3f}" if iv else "—", "EER": r.eer.eer}
         for p in r.operating_points:
             if p.far_target <= 0.01:
                 row[f"TAR@FAR={p.far_target:g}"] = p.tar
