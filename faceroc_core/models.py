@@ -110,16 +110,21 @@ def _check_file(path: Path, suffixes: tuple[str, ...] | None = None) -> None:
         raise ModelError(f"{size / 2**30:.1f} GB is more than the {MAX_MODEL_BYTES // 2**30} GB limit", path=str(path))
 
 
+def _all_tensors(model) -> list:
+    """Every weight tensor of a model: initializers and the values of Constant-style node attributes."""
+    tensors = list(model.graph.initializer)
+    for node in model.graph.node:
+        for a in node.attribute:
+            if a.HasField("t"):
+                tensors.append(a.t)
+    return tensors
+
+
 def _external_locations(model) -> list[str]:
     from onnx import TensorProto
 
     locs = []
-    tensors = list(model.graph.initializer)
-    for node in model.graph.node:
-        for a in node.attribute:
-            if a.t is not None and a.HasField("t"):
-                tensors.append(a.t)
-    for t in tensors:
+    for t in _all_tensors(model):
         if t.data_location == TensorProto.EXTERNAL:
             for kv in t.external_data:
                 if kv.key == "location" and kv.value not in locs:
@@ -128,15 +133,7 @@ def _external_locations(model) -> list[str]:
 
 
 def _count_parameters(model) -> int:
-    n = 0
-    for t in model.graph.initializer:
-        n += int(np.prod(t.dims)) if len(t.dims) else 1
-    for node in model.graph.node:
-        if node.op_type == "Constant":
-            for a in node.attribute:
-                if a.HasField("t"):
-                    n += int(np.prod(a.t.dims)) if len(a.t.dims) else 1
-    return n
+    return sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in _all_tensors(model))
 
 
 def _dim(d):
@@ -257,12 +254,7 @@ def inline_external_data(model_bytes: bytes, side_files: dict[str, bytes], *, so
         raise ModelError(f"not a valid ONNX file ({_first_line(e)})", path=source,
                          hint="upload the .onnx file written by torch.onnx.export or another exporter") from None
     by_base = {os.path.basename(k.replace("\\", "/")): v for k, v in side_files.items()}
-    tensors = list(model.graph.initializer)
-    for node in model.graph.node:
-        for a in node.attribute:
-            if a.HasField("t"):
-                tensors.append(a.t)
-    for t in tensors:
+    for t in _all_tensors(model):
         if t.data_location != TensorProto.EXTERNAL:
             continue
         info = {kv.key: kv.value for kv in t.external_data}
@@ -319,19 +311,22 @@ def load_state_dict(path) -> dict:
         with open(path, "rb") as f:
             head = f.read(4)
         if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # neither torch zip nor pickle
-            raise ModelError(f"not a PyTorch state_dict file ({_first_line(e)})", path=str(path),
-                             hint="upload a file written by torch.save(model.state_dict(), ...) or an .onnx") from None
+            raise _not_torch(path, e) from None
         raise ModelError("holds Python objects other than tensors, which FaceROC does not load (weights_only=True)",
                          path=str(path),
                          hint="save model.state_dict() (torch.save(model.state_dict(), 'model.pth')) or upload an ONNX export") from None
     except Exception as e:
-        raise ModelError(f"not a PyTorch state_dict file ({_first_line(e)})", path=str(path),
-                         hint="upload a file written by torch.save(model.state_dict(), ...) or an .onnx") from None
+        raise _not_torch(path, e) from None
     sd = _unwrap(obj)
     if sd is None:
         raise ModelError("holds no tensors (expected a state_dict: parameter names -> tensors)", path=str(path),
                          hint="save model.state_dict()")
     return _strip_prefixes(sd)
+
+
+def _not_torch(path, e: Exception) -> ModelError:
+    return ModelError(f"not a PyTorch state_dict file ({_first_line(e)})", path=str(path),
+                      hint="upload a file written by torch.save(model.state_dict(), ...) or an .onnx")
 
 
 def _is_tensor_dict(d) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 DEFAULT_BOOT = 200
-MAX_PAIR_WORK = 400_000_000  # pairs x replicates; fewer replicates above this (at least 50)
+MAX_PAIR_WORK = 60_000_000  # pairs x models x replicates; fewer replicates above this (at least 50)
 MAX_PAIRS = 5_000_000  # above this many pairs the bootstrap is skipped (too slow to be worth it)
 
 

@@ -96,14 +96,17 @@ def thumbnails(fingerprint: str, paths: tuple[str, ...]):
     return out
 
 
+def skipped_table(skipped) -> None:
+    if skipped:
+        st.dataframe(pd.DataFrame([{t("faces.col.path"): s.path, t("faces.col.reason"): s.reason} for s in skipped]),
+                     hide_index=True)
+
+
 try:
     ds = load_dataset(current)
 except FaceROCError as e:
     st.error(str(e), icon=":material/error:")
-    skipped = list(current.upload_skipped)
-    if skipped:
-        st.dataframe(pd.DataFrame([{t("faces.col.path"): s.path, t("faces.col.reason"): s.reason} for s in skipped]),
-                     hide_index=True)
+    skipped_table(list(current.upload_skipped))
     st.stop()
 
 counts = ds.counts()
@@ -131,6 +134,4 @@ if len(by_id) > len(shown):
 
 skipped = list(current.upload_skipped) + list(ds.skipped)
 with st.expander(t("faces.skipped", n=len(skipped)), expanded=0 < len(skipped) <= 20):
-    if skipped:
-        st.dataframe(pd.DataFrame([{t("faces.col.path"): s.path, t("faces.col.reason"): s.reason} for s in skipped]),
-                     hide_index=True)
+    skipped_table(skipped)

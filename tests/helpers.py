@@ -67,3 +67,16 @@ def make_linear_onnx(path: Path, *, h: int = 32, w: int = 32, dim: int = 16, bat
     else:
         onnx.save_model(model, str(path))
     return path
+
+
+def make_dynamic_size_onnx(path: Path) -> Path:
+    """A model with dynamic height and width: global average pool -> [N, 3]."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path

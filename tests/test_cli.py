@@ -11,7 +11,7 @@ from sklearn.metrics import roc_curve as sk_roc
 from sklearn.metrics.pairwise import cosine_similarity
 
 from faceroc_core.cli import main
-from helpers import LFW, MFN_ONNX, ORL, ROOT, SHARED_REASON, make_faces, make_linear_onnx
+from helpers import LFW, MFN_ONNX, ORL, ROOT, SHARED_REASON, make_dynamic_size_onnx, make_faces, make_linear_onnx
 
 
 def run_cli(*args):
@@ -127,14 +127,7 @@ def test_bad_image_folders_exit_2_with_one_line(tmp_path, linear_onnx, setup, ms
 
 def test_per_model_config(tmp_path, faces):
     make_linear_onnx(tmp_path / "m" / "big.onnx", h=48, w=40)
-    dyn = tmp_path / "m" / "dyn.onnx"
-    import onnx
-    from onnx import helper, TensorProto
-    # a model with a dynamic spatial size: global average pool -> [N, 3]
-    g = helper.make_graph([helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
-                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), dyn)
+    make_dynamic_size_onnx(tmp_path / "m" / "dyn.onnx")
     cfg = tmp_path / "m" / "models.toml"
     cfg.write_text('[[model]]\npath = "big.onnx"\nname = "Big"\npreset = "arcface"\nbgr = true\n\n'
                    '[[model]]\npath = "dyn.onnx"\nsize = "24x20"\ncenter_crop = "28"\n')
@@ -148,13 +141,7 @@ def test_per_model_config(tmp_path, faces):
 
 
 def test_dynamic_size_without_size_is_a_clear_model_error(tmp_path, faces):
-    import onnx
-    from onnx import helper, TensorProto
-    g = helper.make_graph([helper.make_node("GlobalAveragePool", ["x"], ["p"]), helper.make_node("Flatten", ["p"], ["y"])],
-                          "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
-    p = tmp_path / "dyn.onnx"
-    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    p = make_dynamic_size_onnx(tmp_path / "dyn.onnx")
     r = run_cli("evaluate", "--images", faces, "--model", p, "--json", tmp_path / "o.json", "-q")
     assert r.returncode == 2
     assert "dyn.onnx: the model's input size is dynamic — give the size it was trained at" in r.stderr
