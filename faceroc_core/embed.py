@@ -22,7 +22,7 @@ from .dataset import ImageRecord, Skipped
 from .errors import FaceROCError, ImageError
 from .images import decode, read_bytes
 from .models import PreparedModel, make_session
-from .preprocess import Preprocessing, preprocess
+from .preprocess import Preprocessing, input_shape, preprocess
 
 Progress = Callable[[str, int, int, "str | None"], None]
 
@@ -165,14 +165,15 @@ def embed(
                 bad[i] = e.reason
         for p, js in by_prep.items():
             need = [i for i in idx if i in decoded and not all(have[j][i] for j in js)]
-            arrays, ok_idx, fails = [], [], {}
+            x = np.empty((len(need),) + input_shape(p), np.float32)  # filled in place, no stacking copy
+            ok_idx, fails = [], {}
             for i in need:
                 try:
-                    arrays.append(preprocess(decoded[i], p))
+                    preprocess(decoded[i], p, out=x[len(ok_idx)])
                     ok_idx.append(i)
                 except FaceROCError as e:
                     fails[i] = e.reason
-            per_prep[p] = (np.stack(arrays) if arrays else None, ok_idx, fails)
+            per_prep[p] = (x[:len(ok_idx)] if ok_idx else None, ok_idx, fails)
         return bad, per_prep
 
     # model-major within chunks: switching networks every batch evicts their weights from the CPU caches

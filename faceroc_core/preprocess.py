@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -63,7 +64,7 @@ class Preprocessing:
             if not (0 <= x0 < x1 and 0 <= y0 < y1):
                 raise FaceROCError(f"crop must be x0,y0,x1,y1 with 0 <= x0 < x1 and 0 <= y0 < y1, got {self.crop}")
 
-    @property
+    @cached_property
     def key(self) -> str:
         """A short stable hash of every field (for caches)."""
         blob = json.dumps(asdict(self), sort_keys=True).encode()
@@ -169,31 +170,36 @@ def prepare_pil(img: Image.Image, p: Preprocessing) -> Image.Image:
     return img
 
 
-def to_array(img: Image.Image, p: Preprocessing) -> np.ndarray:
-    """Normalised float32 array in HWC (R,G,B or B,G,R) order.
-
-    ``(x * scale - mean) / std`` is computed as one fused ``x * a + b`` with
-    ``a = scale / std`` and ``b = -mean / std`` (equal to the step-by-step
-    form within float32 rounding, well under 1e-5).
-    """
-    x = np.asarray(img, dtype=np.float32)
+def _affine(p: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel ``a, b`` with ``x * a + b == (x * scale - mean) / std``, in the model's channel order."""
     std = np.asarray(p.std, dtype=np.float64)
     a = (p.scale / std).astype(np.float32)
     b = (-np.asarray(p.mean, dtype=np.float64) / std).astype(np.float32)
-    x *= a
-    x += b
+    return (a[::-1], b[::-1]) if p.bgr else (a, b)
+
+
+def preprocess(img: Image.Image, p: Preprocessing, out: np.ndarray | None = None) -> np.ndarray:
+    """One RGB image -> float32 array shaped for the model (CHW or HWC), written into ``out`` if given.
+
+    ``(x * scale - mean) / std`` is computed as one fused ``x * a + b`` with
+    ``a = scale / std`` and ``b = -mean / std`` straight from the 8-bit
+    pixels into the output layout (equal to the step-by-step form within
+    float32 rounding, well under 1e-5).
+    """
+    px = np.asarray(prepare_pil(img, p))  # uint8 H x W x 3, R,G,B
     if p.bgr:
-        x = x[..., ::-1]
-    return x
-
-
-def preprocess(img: Image.Image, p: Preprocessing) -> np.ndarray:
-    """One RGB image -> float32 array shaped for the model (CHW or HWC)."""
-    x = to_array(prepare_pil(img, p), p)
+        px = px[..., ::-1]
+    a, b = _affine(p)
+    if out is None:
+        out = np.empty(input_shape(p), np.float32)
     if p.layout == "NCHW":
-        x = x.transpose(2, 0, 1)
-    return np.ascontiguousarray(x)
+        np.multiply(px.transpose(2, 0, 1), a[:, None, None], out=out)
+        out += b[:, None, None]
+    else:
+        np.multiply(px, a, out=out)
+        out += b
+    return out
 
 
-def preprocess_batch(images, p: Preprocessing) -> np.ndarray:
-    return np.stack([preprocess(im, p) for im in images]) if images else np.zeros((0,), np.float32)
+def input_shape(p: Preprocessing) -> tuple[int, int, int]:
+    return (3, p.height, p.width) if p.layout == "NCHW" else (p.height, p.width, 3)

@@ -74,9 +74,9 @@ def test_decode_once_for_all_models(tmp_path, faces, monkeypatch):
         calls["decode"] += 1
         return real_decode(data)
 
-    def prep(img, p):
+    def prep(img, p, out=None):
         calls["prep"] += 1
-        return real_prep(img, p)
+        return real_prep(img, p, out=out)
 
     monkeypatch.setattr(E, "decode", decode)
     monkeypatch.setattr(E, "preprocess", prep)
