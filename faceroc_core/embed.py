@@ -2,13 +2,15 @@
 
 Each image file is read and hashed once and decoded once for all models; it
 is preprocessed once per distinct :class:`Preprocessing` and the result is
-shared by every model that uses it.  A worker thread decodes and preprocesses
-the next batch while the networks run on the current one.  Embeddings already in the cache are not
-recomputed (and their images not even decoded).  Models whose batch size is
+shared by every model that uses it.  Images are prepared a chunk at a time on
+every core (PIL and numpy release the GIL), then every network runs on the
+chunk.  Embeddings already in the cache are not recomputed (and their images
+not even decoded).  Models whose batch size is
 fixed (often 1) are run one fixed-size slice at a time.
 """
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -94,6 +96,7 @@ def _run_model(session, model: PreparedModel, batch: np.ndarray, batch_size: int
 
 CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once (x2 while the next chunk is prepared)
 CHUNK_IMAGES = 128
+PREP_THREADS = max(1, min(os.cpu_count() or 1, 8))
 
 
 def embed(
@@ -154,40 +157,49 @@ def embed(
         for j, (m, _) in enumerate(models):
             progress("embed", model_done[j], n, m.name)
 
-    def load(idx):
-        """Decode a batch once and preprocess it once per distinct preprocessing (runs in a worker thread)."""
-        bad, per_prep = {}, {}
-        decoded = {}
-        for i in idx:
+    def load(idx, pool):
+        """Decode a chunk once and preprocess it once per distinct preprocessing, one image per pool thread."""
+        need = {p: [i for i in idx if not all(have[j][i] for j in js)] for p, js in by_prep.items()}
+        xs = {p: np.empty((len(ii),) + input_shape(p), np.float32) for p, ii in need.items()}
+        slot = {p: {i: r for r, i in enumerate(ii)} for p, ii in need.items()}
+        bad: dict[int, str] = {}
+        fails: dict[Preprocessing, dict[int, str]] = {p: {} for p in by_prep}
+
+        def one(i):  # PIL and numpy release the GIL for the heavy parts
             try:
-                decoded[i] = decode(raws[i].data)
+                img = decode(raws[i].data)
             except ImageError as e:
                 bad[i] = e.reason
-        for p, js in by_prep.items():
-            need = [i for i in idx if i in decoded and not all(have[j][i] for j in js)]
-            x = np.empty((len(need),) + input_shape(p), np.float32)  # filled in place, no stacking copy
-            ok_idx, fails = [], {}
-            for i in need:
-                try:
-                    preprocess(decoded[i], p, out=x[len(ok_idx)])
-                    ok_idx.append(i)
-                except FaceROCError as e:
-                    fails[i] = e.reason
-            per_prep[p] = (x[:len(ok_idx)] if ok_idx else None, ok_idx, fails)
+                return
+            except Exception as e:  # a decoder bug on a malformed file must not stop the run
+                bad[i] = f"cannot be decoded ({type(e).__name__}: {e})"
+                return
+            for p in by_prep:
+                if i in slot[p]:
+                    try:
+                        preprocess(img, p, out=xs[p][slot[p][i]])
+                    except FaceROCError as e:
+                        fails[p][i] = e.reason
+                    except Exception as e:
+                        fails[p][i] = f"cannot be preprocessed ({type(e).__name__}: {e})"
+
+        list(pool.map(one, idx))
+        per_prep = {}
+        for p, ii in need.items():
+            ok = [r for r, i in enumerate(ii) if i not in bad and i not in fails[p]]
+            x = xs[p] if len(ok) == len(ii) else xs[p][ok]
+            per_prep[p] = (x if ok else None, [ii[r] for r in ok], fails[p])
         return bad, per_prep
 
-    # model-major within chunks: switching networks every batch evicts their weights from the CPU caches
-    # (a small first chunk lets inference start at once; later chunks are prepared while it runs)
+    # model-major within chunks: switching networks every batch evicts their weights from the CPU caches.
+    # A chunk is prepared on every core, then the networks run on it: preparing the next chunk while
+    # they run would only take cores from their thread pool, whose slowest thread sets the pace.
     per_image = sum(4 * 3 * p.height * p.width for p in by_prep)
     chunk = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
-    first = min(batch_size, chunk)
-    batches = ([todo[:first]] if todo else []) + [todo[b:b + chunk] for b in range(first, len(todo), chunk)]
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(load, batches[0]) if batches else None
-        for b, idx in enumerate(batches):
-            bad, per_prep = pending.result()
-            # prepare the next batch while the networks run on this one
-            pending = pool.submit(load, batches[b + 1]) if b + 1 < len(batches) else None
+    batches = [todo[b:b + chunk] for b in range(0, len(todo), chunk)]
+    with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
+        for idx in batches:
+            bad, per_prep = load(idx, pool)
             thermal_guard(thermal_limit_c)
             unreadable.update(bad)
             for p, js in by_prep.items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 MAX_PIXELS = 40_000_000  # a face image bigger than 40 MP is refused
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS * 2
+_OPEN_LOCK = threading.Lock()
 
 
 def content_hash(data: bytes) -> str:
@@ -55,16 +57,17 @@ def read_bytes(path) -> RawImage:
 def decode(data: bytes) -> Image.Image:
     """Decode image bytes to an RGB PIL image, or raise :class:`ImageError` with the reason."""
     try:
-        with warnings.catch_warnings():
+        # images are decoded on several threads: the lock keeps their warning-filter changes from interleaving
+        with _OPEN_LOCK, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size
-            if w * h > MAX_PIXELS:
-                raise ImageError(f"{w}x{h} pixels is more than the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
-            img.load()
+            img = Image.open(io.BytesIO(data))  # reads the header only
+        w, h = img.size
+        if w * h > MAX_PIXELS:
+            raise ImageError(f"{w}x{h} pixels is more than the {MAX_PIXELS // 1_000_000} MP limit; downscale it")
+        img.load()
     except ImageError:
         raise
-    except Image.DecompressionBombWarning:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise ImageError(f"more than the {MAX_PIXELS // 1_000_000} MP limit; downscale it") from None
     except Image.UnidentifiedImageError:
         raise ImageError("not a readable image (unknown or corrupt format)") from None

@@ -67,21 +67,47 @@ def test_corrupt_cache_entry_is_recomputed(tmp_path, faces):
 def test_decode_once_for_all_models(tmp_path, faces, monkeypatch):
     ds = scan_folder(faces)
     models = _models(tmp_path, ("a", {}), ("b", dict(seed=1)), ("c", dict(h=16, w=16)))
-    calls = {"decode": 0, "prep": 0}
+    calls = []  # list.append is atomic: images are prepared on several threads
     real_decode, real_prep = E.decode, E.preprocess
 
     def decode(data):
-        calls["decode"] += 1
+        calls.append("decode")
         return real_decode(data)
 
     def prep(img, p, out=None):
-        calls["prep"] += 1
+        calls.append("prep")
         return real_prep(img, p, out=out)
 
     monkeypatch.setattr(E, "decode", decode)
     monkeypatch.setattr(E, "preprocess", prep)
     E.embed(ds.images, models)
-    assert calls == {"decode": 20, "prep": 40}  # a and b share one preprocessing; c has its own
+    # a and b share one preprocessing; c has its own
+    assert (calls.count("decode"), calls.count("prep")) == (20, 40)
+
+
+def test_decoder_crash_loses_only_that_image_and_rows_stay_in_place(tmp_path, faces, monkeypatch):
+    ds = scan_folder(faces)
+    models = _models(tmp_path, ("a", {}), ("c", dict(h=16, w=16)))
+    ref = E.embed(ds.images, models, batch_size=4)
+    real_decode = E.decode
+    victim = ds.images[5].path.read_bytes()
+
+    def decode(data):
+        if data == victim:
+            raise RuntimeError("decoder bug")
+        return real_decode(data)
+
+    monkeypatch.setattr(E, "decode", decode)
+    monkeypatch.setattr(E, "PREP_THREADS", 3)
+    monkeypatch.setattr(E, "CHUNK_IMAGES", 7)  # several chunks, one with a hole
+    run = E.embed(ds.images, models, batch_size=4)
+    assert [(s.path, s.reason) for s in run.unreadable] == [
+        (ds.images[5].relpath, "cannot be decoded (RuntimeError: decoder bug)")]
+    for r, want in zip(run.results, ref.results):
+        keep = np.arange(20) != 5
+        assert r.valid.tolist() == keep.tolist()
+        np.testing.assert_array_equal(r.embeddings[keep], want.embeddings[keep])
+        assert not r.embeddings[5].any()
 
 
 def test_bad_images_and_bad_outputs_are_listed(tmp_path, faces):

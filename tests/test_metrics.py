@@ -63,6 +63,32 @@ def test_roc_and_auc_equal_sklearn_on_random_and_tied_sets():
         assert M.auc(roc) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
 
 
+@pytest.mark.parametrize("workers", [2, 3, 8])
+def test_parallel_sort_equals_numpy_sort(workers):
+    rng = np.random.default_rng(workers)
+    n = M.PARALLEL_SORT_MIN + 1001
+    sets = [rng.normal(size=n), np.round(rng.normal(size=n), 1), np.zeros(n), rng.integers(0, 3, n) * 0.5]
+    sets[0][::97] = -0.0
+    for s in sets:
+        out = M.sort_values(s, workers=workers)
+        np.testing.assert_array_equal(out, np.sort(s))
+        assert out.dtype == s.dtype and out is not s
+
+
+def test_large_tied_roc_equals_sklearn():
+    """Above PARALLEL_SORT_MIN the counting sorts on several threads: still exactly sklearn's curve."""
+    rng = np.random.default_rng(7)
+    n = M.PARALLEL_SORT_MIN * 2
+    y = rng.random(n) < 0.01
+    s = np.round(rng.normal(y * 1.5, 1), 3)
+    roc = M.roc_curve(s, y)
+    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    np.testing.assert_array_equal(roc.fpr, fpr)
+    np.testing.assert_array_equal(roc.tpr, tpr)
+    np.testing.assert_array_equal(roc.thresholds, thr)
+    assert M.auc(roc) == skm.auc(fpr, tpr)
+
+
 def slow_tar_at_far(s, y, far):
     """Obvious reference: try every candidate threshold, keep the best TAR with FAR <= far."""
     s, y = np.asarray(s, float), np.asarray(y).astype(bool)
