@@ -157,10 +157,15 @@ def embed(
         for j, (m, _) in enumerate(models):
             progress("embed", model_done[j], n, m.name)
 
+    buffers: dict[Preprocessing, np.ndarray] = {}
+
     def load(idx, pool):
         """Decode a chunk once and preprocess it once per distinct preprocessing, one image per pool thread."""
         need = {p: [i for i in idx if not all(have[j][i] for j in js)] for p, js in by_prep.items()}
-        xs = {p: np.empty((len(ii),) + input_shape(p), np.float32) for p, ii in need.items()}
+        for p, ii in need.items():  # one buffer per preprocessing, reused chunk after chunk (no fresh pages)
+            if p not in buffers or len(buffers[p]) < len(ii):
+                buffers[p] = np.empty((len(ii),) + input_shape(p), np.float32)
+        xs = {p: buffers[p][:len(ii)] for p, ii in need.items()}
         slot = {p: {i: r for r, i in enumerate(ii)} for p, ii in need.items()}
         bad: dict[int, str] = {}
         fails: dict[Preprocessing, dict[int, str]] = {p: {} for p in by_prep}
