@@ -52,14 +52,20 @@ def test_tar_unmeasurable_when_too_few_impostors():
 
 
 # --- scikit-learn and slow references ----------------------------------------------------
+def assert_roc_is_sklearns(s, y):
+    """Our curve and AUC are exactly sklearn's (roc_curve with drop_intermediate=False, auc)."""
+    roc = M.roc_curve(s, y)
+    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
+    np.testing.assert_array_equal(roc.fpr, fpr)
+    np.testing.assert_array_equal(roc.tpr, tpr)
+    np.testing.assert_array_equal(roc.thresholds, thr)
+    assert M.auc(roc) == skm.auc(fpr, tpr)
+    return roc
+
+
 def test_roc_and_auc_equal_sklearn_on_random_and_tied_sets():
     for s, y in random_sets():
-        roc = M.roc_curve(s, y)
-        fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
-        np.testing.assert_array_equal(roc.fpr, fpr)
-        np.testing.assert_array_equal(roc.tpr, tpr)
-        np.testing.assert_array_equal(roc.thresholds, thr)
-        assert M.auc(roc) == skm.auc(fpr, tpr)
+        roc = assert_roc_is_sklearns(s, y)
         assert M.auc(roc) == pytest.approx(skm.roc_auc_score(y, s), abs=1e-12)
 
 
@@ -81,12 +87,7 @@ def test_large_tied_roc_equals_sklearn():
     n = M.PARALLEL_SORT_MIN * 2
     y = rng.random(n) < 0.01
     s = np.round(rng.normal(y * 1.5, 1), 3)
-    roc = M.roc_curve(s, y)
-    fpr, tpr, thr = skm.roc_curve(y, s, drop_intermediate=False)
-    np.testing.assert_array_equal(roc.fpr, fpr)
-    np.testing.assert_array_equal(roc.tpr, tpr)
-    np.testing.assert_array_equal(roc.thresholds, thr)
-    assert M.auc(roc) == skm.auc(fpr, tpr)
+    assert_roc_is_sklearns(s, y)
 
 
 def slow_tar_at_far(s, y, far):
