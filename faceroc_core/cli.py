@@ -21,13 +21,14 @@ from .models import ONNX_SUFFIXES, TORCH_SUFFIXES
 from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
 from .preprocess import PRESETS
 
-MODEL_OPTION_KEYS = ("name", "arch", "embedding_dim", "preset", "mean", "std", "size", "crop", "center_crop", "bgr")
+MODEL_OPTION_KEYS = ("name", "arch", "embedding_dim", "preset", "mean", "std", "size", "crop", "center_crop", "bgr",
+                     "align")
 
 
 def _model_options(ns) -> dict:
     return {
         "arch": ns.arch, "embedding_dim": ns.embedding_dim, "preset": ns.preset, "mean": ns.mean, "std": ns.std,
-        "size": ns.size, "crop": ns.crop, "center_crop": ns.center_crop, "bgr": ns.bgr,
+        "size": ns.size, "crop": ns.crop, "center_crop": ns.center_crop, "bgr": ns.bgr, "align": ns.align,
     }
 
 
@@ -123,9 +124,10 @@ class _Bars:
         key = (stage, model)
         bar = self.bars.get(key)
         if bar is None:
-            label = {"read": "read images", "embed": f"embed {model}", "export": f"export {model}",
-                     "score": f"score {model}"}.get(stage, stage)
-            bar = self.bars[key] = tqdm(total=total, desc=label, unit="img" if stage in ("read", "embed") else "step",
+            label = {"read": "read images", "faces": "find faces", "embed": f"embed {model}",
+                     "export": f"export {model}", "score": f"score {model}"}.get(stage, stage)
+            bar = self.bars[key] = tqdm(total=total, desc=label,
+                                        unit="img" if stage in ("read", "faces", "embed") else "step",
                                         leave=False, file=sys.stderr, dynamic_ncols=True)
         bar.n = done
         bar.refresh()
@@ -160,6 +162,10 @@ def cmd_evaluate(ns) -> int:
                           n_boot=ns.bootstrap)
         finally:
             bars.close()
+        if not ns.quiet and not any(sp.align for sp in specs):
+            hint = alignment_hint(images, labels)
+            if hint:
+                print(f"hint: {hint}", file=sys.stderr)
     write_json(ev, ns.json, indent=None)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
@@ -167,11 +173,55 @@ def cmd_evaluate(ns) -> int:
         from .report import html_report
 
         Path(ns.html).write_text(html_report(ev, lang=ns.lang), encoding="utf-8")
+    if ns.preview:
+        write_previews(ev, ns.preview)
     _print_summary(ev, quiet=ns.quiet)
     if not ev.models:
         print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
         return 2
     return 1 if ev.failures else 0
+
+
+def alignment_hint(images, labels) -> str | None:
+    """One line when a sample of the faces looks like raw photos that need aligning, else None."""
+    from .align import advise, detect, detector_available
+    from .dataset import scan_folder
+    from .images import decode, read_bytes
+    from .preview import sample_indices
+
+    if detector_available():
+        return None
+    try:
+        ds = scan_folder(images, labels=labels)
+        dets = []
+        for i in sample_indices(ds.images, k=20):
+            try:
+                dets.append(detect(decode(read_bytes(ds.images[i].path).data)))
+            except FaceROCError:
+                continue
+    except FaceROCError:
+        return None
+    advice = advise(dets)
+    if not advice.suggest:
+        return None
+    return f"{advice.reason} (checked {advice.n_checked} images). Add --align to detect and align each face."
+
+
+def write_previews(ev, folder) -> list[Path]:
+    """One PNG per model: sample photos on top, what the network receives below."""
+    from .preview import png_bytes, strip_image
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for k, r in enumerate(ev.models):
+        if r.preview is None:
+            continue
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in r.name).strip("._") or f"model{k + 1}"
+        p = out / f"{k + 1:02d}_{safe[:60]}.png"
+        p.write_bytes(png_bytes(strip_image(r.preview)))
+        written.append(p)
+    return written
 
 
 def _print_summary(ev, *, quiet=False):
@@ -264,6 +314,9 @@ def parser() -> argparse.ArgumentParser:
     crop.add_argument("--crop", metavar="x0,y0,x1,y1", help="crop this box (source pixels) before resizing")
     crop.add_argument("--center-crop", metavar="N|HxW", help="centre crop before resizing")
     ev.add_argument("--bgr", action="store_true", help="feed channels as B,G,R")
+    ev.add_argument("--align", action="store_true",
+                    help="find each face (YuNet) and align its 5 landmarks to the ArcFace template at the model's "
+                         "input size (for raw photos; replaces --crop)")
     ev.add_argument("--arch", help="timm architecture of .pth models (inferred from the weights when omitted)")
     ev.add_argument("--embedding-dim", type=int, help="expected embedding size (checked against the model)")
     ev.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto",
@@ -271,6 +324,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", required=True, metavar="OUT.json")
     ev.add_argument("--csv", metavar="OUT.csv", help="metrics table")
     ev.add_argument("--html", metavar="OUT.html", help="self-contained HTML report")
+    ev.add_argument("--preview", metavar="DIR",
+                    help="write one PNG per model: sample photos and what the network receives")
     ev.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the HTML report")
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")

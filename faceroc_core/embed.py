@@ -7,6 +7,12 @@ every core (PIL and numpy release the GIL), then every network runs on the
 chunk.  Embeddings already in the cache are not recomputed (and their images
 not even decoded).  Models whose batch size is
 fixed (often 1) are run one fixed-size slice at a time.
+
+When a model's preprocessing aligns faces, every readable image first goes
+through the face detector once, for all models (stage ``"faces"``; detections
+are cached by image content and detector, :func:`faceroc_core.align.detect_all`).
+An image with no face is skipped for the aligned models only, with the reason
+"no face found".
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .align import Detection, detect_all
 from .cache import EmbeddingCache, entry_key
 from .dataset import ImageRecord, Skipped
 from .errors import FaceROCError, ImageError
@@ -47,6 +54,8 @@ class EmbeddingRun:
     unreadable: tuple[Skipped, ...]  # images that could not be read or decoded (for every model)
     results: tuple[ModelEmbeddings, ...]
     seconds: float
+    detections: tuple[Detection | None, ...] = ()  # per image when a model aligns faces, else empty
+    detect_seconds: float = 0.0
 
 
 def cpu_temperature() -> float | None:
@@ -94,7 +103,7 @@ def _run_model(session, model: PreparedModel, batch: np.ndarray, batch_size: int
     return np.concatenate(outs) if outs else np.zeros((0, info.embedding_dim), np.float32)
 
 
-CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once (x2 while the next chunk is prepared)
+CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once
 CHUNK_IMAGES = 128
 PREP_THREADS = max(1, min(os.cpu_count() or 1, 8))
 
@@ -134,7 +143,7 @@ def embed(
     keys: list[list[str | None]] = []
     from_cache = [0] * m_count
     for j, (m, p) in enumerate(models):
-        kj = [entry_key(m.sha256, p.key, raws[i].digest) if raws[i] is not None else None for i in range(n)]
+        kj = [entry_key(m.identity, p.key, raws[i].digest) if raws[i] is not None else None for i in range(n)]
         keys.append(kj)
         if cache is not None:
             valid_keys = [k for k in kj if k is not None]
@@ -145,7 +154,22 @@ def embed(
                     have[j][i] = True
             from_cache[j] = int(have[j].sum())
 
-    # 3. what is left to compute: group models by preprocessing
+    # 3. faces and landmarks, once per image for every aligned model
+    detections: list[Detection | None] = []
+    t_detect = time.perf_counter()
+    if any(p.align for _, p in models):
+        def on_faces(done, total):
+            if progress:
+                progress("faces", done, total, None)
+
+        detections = detect_all(raws, cache=cache, progress=on_faces, threads=PREP_THREADS)
+    t_detect = time.perf_counter() - t_detect
+
+    def face_of(i):
+        d = detections[i] if detections else None
+        return d.face if d is not None else None
+
+    # 4. what is left to compute: group models by preprocessing
     todo = [i for i in range(n) if raws[i] is not None and not all(h[i] for h in have)]
     by_prep: dict[Preprocessing, list[int]] = defaultdict(list)
     for j, (_, p) in enumerate(models):
@@ -182,7 +206,7 @@ def embed(
             for p in by_prep:
                 if i in slot[p]:
                     try:
-                        preprocess(img, p, out=xs[p][slot[p][i]])
+                        preprocess(img, p, out=xs[p][slot[p][i]], face=face_of(i) if p.align else None)
                     except FaceROCError as e:
                         fails[p][i] = e.reason
                     except Exception as e:
@@ -199,7 +223,7 @@ def embed(
     # model-major within chunks: switching networks every batch evicts their weights from the CPU caches.
     # A chunk is prepared on every core, then the networks run on it: preparing the next chunk while
     # they run would only take cores from their thread pool, whose slowest thread sets the pace.
-    per_image = sum(4 * 3 * p.height * p.width for p in by_prep)
+    per_image = sum(4 * p.channels * p.height * p.width for p in by_prep)
     chunk = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
     batches = [todo[b:b + chunk] for b in range(0, len(todo), chunk)]
     with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
@@ -219,14 +243,14 @@ def embed(
                     rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
                     if not rows:
                         continue
-                    if m.name not in sessions:
-                        sessions[m.name] = session_factory(m)
+                    if j not in sessions:  # by position: two models may share a display name
+                        sessions[j] = session_factory(m)
                     def on_slice(k, j=j, m=m):
                         model_done[j] += k
                         if progress:
                             progress("embed", min(model_done[j], n), n, m.name)
 
-                    out = _run_model(sessions[m.name], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size,
+                    out = _run_model(sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size,
                                      on_slice)
                     new_items = []
                     for r, vec in zip(rows, out):
@@ -258,4 +282,5 @@ def embed(
         results.append(ModelEmbeddings(model=m, preprocessing=p, embeddings=embs[j], valid=valid, failed=fails,
                                        from_cache=from_cache[j]))
     return EmbeddingRun(images=tuple(images), unreadable=unread, results=tuple(results),
-                        seconds=time.perf_counter() - t_start)
+                        seconds=time.perf_counter() - t_start, detections=tuple(detections),
+                        detect_seconds=t_detect)

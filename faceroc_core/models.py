@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -22,6 +23,8 @@ import numpy as np
 
 from .errors import ModelError
 from .images import file_hash
+
+_logger = logging.getLogger(__name__)
 
 MAX_MODEL_BYTES = 2 * 1024**3
 ONNX_SUFFIXES = (".onnx",)
@@ -50,12 +53,18 @@ class OnnxInfo:
     n_parameters: int
     opset: int | None
     external_data: tuple[str, ...] = ()
+    channels: int = 3  # 1: the model takes grey images
+    ignored_inputs: tuple[str, ...] = ()  # declared graph inputs that no node reads (left unfed)
 
     def describe(self) -> str:
         size = f"{self.height}x{self.width}" if self.height and self.width else "any size"
         batch = f"batch fixed at {self.fixed_batch}" if self.fixed_batch else "dynamic batch"
-        return (f"input {self.input_name} {list(self.input_shape)} ({self.layout}, {size}, {batch}) → "
+        grey = ", grey" if self.channels == 1 else ""
+        text = (f"input {self.input_name} {list(self.input_shape)} ({self.layout}{grey}, {size}, {batch}) → "
                 f"{self.output_name} [{self.embedding_dim}] · {self.n_parameters:,} parameters")
+        if self.ignored_inputs:
+            text += f" · {len(self.ignored_inputs)} unused declared input(s) ignored"
+        return text
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,12 @@ class PreparedModel:
     arch: str | None = None
     export_check: ExportCheck | None = None
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def identity(self) -> str:
+        """What the model's outputs depend on, for caches: the file's content and, for a ``.pth``, the
+        architecture, embedding size and export size it was built with (all in the export's file name)."""
+        return self.sha256 if self.kind == "onnx" else f"{self.sha256}|{self.onnx_path.name}"
 
 
 # --------------------------------------------------------------------------- ONNX
@@ -136,12 +151,48 @@ def _count_parameters(model) -> int:
     return sum(int(np.prod(t.dims)) if len(t.dims) else 1 for t in _all_tensors(model))
 
 
+def _graph_reads(graph, out: set[str] | None = None) -> set[str]:
+    """Every value name a node of ``graph`` (or of its subgraphs) reads, and the graph's outputs."""
+    out = set() if out is None else out
+    out.update(o.name for o in graph.output)
+    for node in graph.node:
+        out.update(node.input)
+        for a in node.attribute:
+            if a.HasField("g"):
+                _graph_reads(a.g, out)
+            for g in a.graphs:
+                _graph_reads(g, out)
+    return out
+
+
+def data_inputs(model) -> tuple[list[str], list[str]]:
+    """(inputs the model really takes, declared inputs that are ignored).
+
+    A graph input that has an initializer is a constant (older exports, IR < 4,
+    list every weight as an input); one that no node reads is left unfed
+    (OpenCV Zoo's quantised SFace declares 29 such inputs).
+    """
+    init = {t.name for t in model.graph.initializer}
+    reads = _graph_reads(model.graph)
+    real, ignored = [], []
+    for i in model.graph.input:
+        if i.name in init:
+            continue
+        (real if i.name in reads else ignored).append(i.name)
+    return real, ignored
+
+
 def _dim(d):
     return d if isinstance(d, int) and d > 0 else (d if isinstance(d, str) else None)
 
 
 def make_session(onnx_path, *, providers: list[str] | None = None, threads: int | None = None):
-    """An onnxruntime session for ``onnx_path`` (CPU unless other providers are asked for)."""
+    """An onnxruntime session for ``onnx_path`` (CPU unless other providers are asked for).
+
+    Declared inputs that no node reads (see :func:`data_inputs`) would still be
+    demanded by onnxruntime at every run; for such a model the session is built
+    from an in-memory copy without them (the file is left as it is).
+    """
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -149,11 +200,32 @@ def make_session(onnx_path, *, providers: list[str] | None = None, threads: int 
     so.log_severity_level = 3
     if threads:
         so.intra_op_num_threads = threads
+    providers = providers or ["CPUExecutionProvider"]
     try:
-        return ort.InferenceSession(str(onnx_path), sess_options=so, providers=providers or ["CPUExecutionProvider"])
+        sess = ort.InferenceSession(str(onnx_path), sess_options=so, providers=providers)
+        if len(sess.get_inputs()) > 1:
+            stripped = _without_ignored_inputs(onnx_path)
+            if stripped is not None:
+                sess = ort.InferenceSession(stripped, sess_options=so, providers=providers)
+        return sess
     except Exception as e:  # onnxruntime raises its own exception types
         raise ModelError(f"onnxruntime cannot load it ({_first_line(e)})", path=str(onnx_path),
                          hint="re-export the model (opset 13-20) and check it with onnx.checker") from None
+
+
+def _without_ignored_inputs(onnx_path) -> bytes | None:
+    """The model's bytes without its unread declared inputs, or None when it has none."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    _, ignored = data_inputs(model)
+    if not ignored:
+        return None
+    _logger.info("%s: leaving %d unread declared inputs unfed", Path(onnx_path).name, len(ignored))
+    keep = [i for i in model.graph.input if i.name not in set(ignored)]
+    del model.graph.input[:]
+    model.graph.input.extend(keep)
+    return model.SerializeToString()
 
 
 def _first_line(e: Exception) -> str:
@@ -164,9 +236,11 @@ def _first_line(e: Exception) -> str:
 def inspect_onnx(path, *, session=None) -> OnnxInfo:
     """Check an ONNX file and read its input/output description.
 
-    The image input is the one non-initializer input of rank 4; the embedding
-    output is the first output whose non-batch dimensions multiply to the
-    embedding size (a dummy run settles dynamic shapes).
+    The image input is the one input of rank 4 that the graph reads and that
+    is not a constant (see :func:`data_inputs`), with 3 (colour) or 1 (grey)
+    channels; the embedding output is the first output whose non-batch
+    dimensions multiply to the embedding size (a dummy run settles dynamic
+    shapes).
     """
     import onnx
 
@@ -191,30 +265,31 @@ def inspect_onnx(path, *, session=None) -> OnnxInfo:
         raise ModelError(f"onnx.checker rejects it ({_first_line(e)})", path=str(path),
                          hint="re-export the model") from None
     sess = session or make_session(path)
-    inputs = [i for i in sess.get_inputs()]
+    real, ignored = data_inputs(model)
+    inputs = [i for i in sess.get_inputs() if i.name in real]
     image_inputs = [i for i in inputs if len(i.shape) == 4 and "float" in i.type]
     if len(image_inputs) != 1 or len(inputs) != 1:
         desc = ", ".join(f"{i.name}{list(i.shape)}" for i in inputs) or "none"
         raise ModelError(f"expects inputs {desc}; FaceROC needs exactly one float image input of rank 4",
-                         path=str(path))
+                         path=str(path), hint="export the model with the image as its only input")
     inp = image_inputs[0]
     shape = tuple(_dim(d) for d in inp.shape)
     c1, c3 = shape[1], shape[3]
-    if c1 == 3:
-        layout, h, w = "NCHW", shape[2], shape[3]
-    elif c3 == 3:
-        layout, h, w = "NHWC", shape[1], shape[2]
+    if c1 in (1, 3):
+        layout, channels, h, w = "NCHW", c1, shape[2], shape[3]
+    elif c3 in (1, 3):
+        layout, channels, h, w = "NHWC", c3, shape[1], shape[2]
     elif isinstance(c1, int) or isinstance(c3, int):
-        raise ModelError(f"input {inp.name} {list(inp.shape)} has no 3-channel axis; FaceROC feeds RGB images",
-                         path=str(path))
+        raise ModelError(f"input {inp.name} {list(inp.shape)} has no 1- or 3-channel axis; FaceROC feeds colour "
+                         f"or grey images", path=str(path))
     else:
-        layout, h, w = "NCHW", shape[2], shape[3]
+        layout, channels, h, w = "NCHW", 3, shape[2], shape[3]
     h = h if isinstance(h, int) else None
     w = w if isinstance(w, int) else None
     fixed_batch = shape[0] if isinstance(shape[0], int) else None
     # dummy run: proves the model runs and gives the embedding size
     dh, dw = h or 112, w or 112
-    dummy_shape = (fixed_batch or 1, 3, dh, dw) if layout == "NCHW" else (fixed_batch or 1, dh, dw, 3)
+    dummy_shape = (fixed_batch or 1, channels, dh, dw) if layout == "NCHW" else (fixed_batch or 1, dh, dw, channels)
     try:
         outs = sess.run(None, {inp.name: np.zeros(dummy_shape, np.float32)})
     except Exception as e:
@@ -235,7 +310,7 @@ def inspect_onnx(path, *, session=None) -> OnnxInfo:
     return OnnxInfo(
         input_name=inp.name, input_shape=shape, layout=layout, height=h, width=w, fixed_batch=fixed_batch,
         output_name=pick[0], embedding_dim=pick[1], n_parameters=_count_parameters(model), opset=opset,
-        external_data=tuple(locs),
+        external_data=tuple(locs), channels=channels, ignored_inputs=tuple(ignored),
     )
 
 

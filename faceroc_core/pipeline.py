@@ -5,6 +5,7 @@ models still run; an image that cannot be read is skipped and listed.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +21,11 @@ from .errors import DatasetError, FaceROCError, ModelError
 from .models import OnnxInfo, PreparedModel, default_cache_dir, make_session, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
+from .preview import Preview, make_preview, sample_indices
 from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
 from .uncertainty import MAX_PAIRS as MAX_BOOT_PAIRS
 
+_logger = logging.getLogger(__name__)
 HIST_BINS = 80
 
 
@@ -41,6 +44,7 @@ class ModelSpec:
     crop: tuple[int, int, int, int] | None = None
     center_crop: tuple[int, int] | None = None
     bgr: bool = False
+    align: bool = False  # detect the face and align its 5 landmarks to the template
 
     @property
     def display_name(self) -> str:
@@ -62,7 +66,20 @@ def spec_from_options(path, **opts) -> ModelSpec:
     emb = opts.get("embedding_dim")
     return ModelSpec(path=path, name=opts.get("name") or None, arch=opts.get("arch") or None,
                      embedding_dim=int(emb) if emb else None, preset=preset or None, mean=mean, std=std,
-                     size=size, crop=crop, center_crop=center, bgr=bool(opts.get("bgr", False)))
+                     size=size, crop=crop, center_crop=center, bgr=_flag(opts.get("bgr", False), "bgr"),
+                     align=_flag(opts.get("align", False), "align"))
+
+
+def _flag(value, name: str) -> bool:
+    """A yes/no option: a bool, or true/false/yes/no/1/0 as text."""
+    if isinstance(value, bool) or value is None:
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise FaceROCError(f"{name} must be true or false, got {value!r}")
 
 
 def resolve_preprocessing(spec: ModelSpec, info: OnnxInfo) -> Preprocessing:
@@ -81,8 +98,12 @@ def resolve_preprocessing(spec: ModelSpec, info: OnnxInfo) -> Preprocessing:
         scale, mean, std = normalisation(mean=spec.mean, std=spec.std)
     else:
         scale, mean, std = normalisation(spec.preset)
-    return Preprocessing(height=h, width=w, scale=scale, mean=tuple(mean), std=tuple(std), bgr=spec.bgr,
-                         crop=spec.crop, center_crop=spec.center_crop, layout=info.layout)
+    try:
+        return Preprocessing(height=h, width=w, scale=scale, mean=tuple(mean), std=tuple(std), bgr=spec.bgr,
+                             crop=spec.crop, center_crop=spec.center_crop, layout=info.layout, align=spec.align,
+                             channels=info.channels)
+    except FaceROCError as e:
+        raise ModelError(e.reason, path=str(spec.path), hint=e.hint) from None
 
 
 @dataclass(frozen=True)
@@ -96,6 +117,17 @@ class DatasetSummary:
     images_per_identity: dict = field(default_factory=dict)
     skipped: tuple[Skipped, ...] = ()
     n_unreadable: int = 0  # images among `skipped` that could not be read or decoded
+    faces: "FaceSummary | None" = None  # when a model aligned faces
+
+
+@dataclass(frozen=True)
+class FaceSummary:
+    """What the face detector found, when some model aligns faces."""
+
+    n_checked: int
+    no_face: tuple[str, ...]  # images (relative paths) with no face: skipped by the aligned models
+    several_faces: tuple[str, ...]  # images with more than one face: the largest was used
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,6 +151,7 @@ class ModelResult:
     hist_edges: np.ndarray
     skipped: tuple[Skipped, ...] = ()  # images this model could not embed
     from_cache: int = 0
+    preview: Preview | None = None  # sample images as this model receives them
 
     @property
     def n_genuine(self) -> int:
@@ -193,11 +226,16 @@ def summarise_dataset(ds: Dataset, run: EmbeddingRun | None = None) -> DatasetSu
         if r.relpath not in bad:
             counts[r.identity] = counts.get(r.identity, 0) + 1
     gen, imp = pair_counts(counts.values())
+    faces = None
+    if run is not None and run.detections:
+        checked = [(r.relpath, d) for r, d in zip(ds.images, run.detections) if d is not None]
+        faces = FaceSummary(n_checked=len(checked), no_face=tuple(p for p, d in checked if d.face is None),
+                            several_faces=tuple(p for p, d in checked if d.n_faces > 1), seconds=run.detect_seconds)
     return DatasetSummary(root=str(ds.root), label_mode=ds.label_mode, n_images=sum(counts.values()),
                           n_identities=len(counts), n_genuine=gen, n_impostor=imp,
                           images_per_identity=dict(sorted(counts.items())),
                           skipped=tuple(ds.skipped) + (tuple(run.unreadable) if run else ()),
-                          n_unreadable=len(bad))
+                          n_unreadable=len(bad), faces=faces)
 
 
 def measure(scores, genuine, *, fars=M.DEFAULT_FARS):
@@ -271,6 +309,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
     results = []
     identities = np.array([r.identity for r in ds.images])
     kept = {}  # model name -> (valid mask, pair scores) for the bootstrap
+    samples = sample_indices(ds.images)
     for me in run.results:
         m = me.model
         if progress:
@@ -292,6 +331,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
             n_images=int(v.sum()), roc=roc, auc=auc_v, eer=eer_v, operating_points=ops,
             genuine_hist=gh, impostor_hist=ih, hist_edges=edges, skipped=me.failed, from_cache=me.from_cache,
+            preview=_preview(ds, run, me, samples),
         ))
         if progress:
             progress("score", 1, 1, m.name)
@@ -301,6 +341,14 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
     return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
                       seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
                       uncertainty_note=note)
+
+
+def _preview(ds: Dataset, run: EmbeddingRun, me, samples) -> Preview | None:
+    try:
+        return make_preview(ds.images, me.preprocessing, indices=samples, detections=run.detections)
+    except Exception as e:  # a preview is a courtesy: never lose a result over it
+        _logger.warning("no preview for %s: %s", me.model.name, e)
+        return None
 
 
 def _uncertainty(kept, identities, results, n_boot):

@@ -5,6 +5,7 @@ nothing") and any other infinite threshold are written as ``null``.
 """
 from __future__ import annotations
 
+import base64
 import csv
 import html
 import io
@@ -51,6 +52,7 @@ def model_dict(r: ModelResult, *, roc: bool = True) -> dict:
     }
     if r.kind != "scores":
         d["preprocessing"] = r.preprocessing.describe()
+        d["align"] = r.preprocessing.align
         d["input"] = r.info.describe()
         d["export_max_abs_diff"] = r.export_max_abs_diff
         d["notes"] = list(r.notes)
@@ -77,6 +79,9 @@ def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
     if ds.label_mode != "scores":
         dataset.update(root=ds.root, labels=ds.label_mode,
                        skipped=[{"path": s.path, "reason": s.reason} for s in ds.skipped])
+        if ds.faces is not None:
+            dataset["faces"] = {"checked": ds.faces.n_checked, "no_face": list(ds.faces.no_face),
+                                "several_faces": list(ds.faces.several_faces), "seconds": ds.faces.seconds}
     return {
         "faceroc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -157,7 +162,7 @@ table{border-collapse:collapse;width:100%;font-size:.92em}th,td{padding:.35em .6
 text-align:right}th:first-child,td:first-child{text-align:left}tr.best{background:#e3f9e5;font-weight:600}
 .card{border:1px solid #e4e7eb;border-radius:8px;padding:.8em 1.1em;margin:.8em 0}.grade{font-weight:700}
 .g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance{color:#c53030}
-.muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}
+.muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}img.strip{max-width:100%;margin-top:.4em}
 """
 
 HTML_TEXT = {
@@ -168,14 +173,25 @@ HTML_TEXT = {
            "how": "How to read: each curve shows, for every threshold, the share of strangers wrongly accepted (FAR, across) "
                   "against the share of same-person pairs recognised (TAR, up). Higher and further left is better; "
                   "the dashed diagonal is guessing.",
-           "made": "Made by FaceROC {v} on {d}.", "cred": "Credits: {c}"},
+           "made": "Made by FaceROC {v} on {d}.", "cred": "Credits: {c}",
+           "sees": "What each model sees",
+           "sees_how": "Top row: sample photos. Bottom row: exactly what the network receives (after alignment or "
+                       "cropping, resizing and normalisation, shown with the network's first channel as red: a "
+                       "blue-tinted face means the model is fed B,G,R).",
+           "faces": "Faces were detected in {n:,} images: {none} without a face (left out for the aligned models), "
+                    "{several} with several faces (the largest was used)."},
     "ja": {"title": "顔認識モデルの比較", "summary": "まとめ", "data": "テストに使った顔", "table": "スコア",
            "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
            "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
            "skipped": "{n} 個のファイルをスキップしました。", "model": "モデル", "failed": "評価できなかったモデル",
            "how": "読み方: 各曲線は、しきい値ごとに、他人を誤って受け入れる割合（FAR、横軸）と同じ人を正しく認識する割合（TAR、縦軸）を示します。"
                   "左上に近いほど良く、点線の対角線は当てずっぽうです。",
-           "made": "FaceROC {v} で作成（{d}）。", "cred": "クレジット: {c}"},
+           "made": "FaceROC {v} で作成（{d}）。", "cred": "クレジット: {c}",
+           "sees": "各モデルが見ている画像",
+           "sees_how": "上段: サンプル写真。下段: ネットワークに実際に入力される画像（位置合わせ・切り抜き・リサイズ・正規化の後。"
+                       "ネットワークの 1 番目のチャンネルを赤として表示するため、顔が青っぽい場合は B,G,R の順で入力されています）。",
+           "faces": "{n:,} 枚の画像で顔を検出しました: 顔が見つからない画像 {none} 枚（位置合わせするモデルでは除外）、"
+                    "複数の顔がある画像 {several} 枚（一番大きい顔を使用）。"},
 }
 
 
@@ -188,6 +204,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
     e = html.escape
     ds = ev.dataset
     best = ev.best()
+    ranked = sorted(ev.models, key=lambda r: r.auc, reverse=True)
     parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
              f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{e(title or tx['title'])}</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{e(title or tx['title'])}</h1>"]
@@ -196,6 +213,9 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                                                                     n_gen=ds.n_genuine, n_imp=ds.n_impostor)))
         if ds.skipped:
             parts.append(" " + e(tx["skipped"].format(n=len(ds.skipped))))
+        if ds.faces is not None:
+            parts.append(" " + e(tx["faces"].format(n=ds.faces.n_checked, none=len(ds.faces.no_face),
+                                                    several=len(ds.faces.several_faces))))
         parts.append("</p>")
     parts.append(f"<h2>{e(tx['summary'])}</h2><ul>")
     for sentence in comparison(ev.models, lang=lang, comparisons=ev.comparisons):
@@ -218,6 +238,16 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append(f"<h2>{e(tx['curves'])}</h2><p class='muted'>{e(tx['how'])}</p>")
         parts.append("<div class='chart'>" + to_svg(roc_chart(ev.models, log_far=log_far)) + "</div>")
         parts.append(f"<h2>{e(tx['dist'])}</h2><div class='chart'>" + to_svg(distribution_chart(ev.models)) + "</div>")
+    with_preview = [r for r in ranked if r.preview is not None]
+    if with_preview:
+        from .preview import png_bytes, strip_image
+
+        parts.append(f"<h2>{e(tx['sees'])}</h2><p class='muted'>{e(tx['sees_how'])}</p>")
+        for r in with_preview:
+            b64 = base64.b64encode(png_bytes(strip_image(r.preview, cell=96))).decode()
+            parts.append(f"<div class='card'><b>{e(r.name)}</b> <span class='muted'>{e(r.preprocessing.describe())}"
+                         f"</span><br><img class='strip' alt='{e(tx['sees'])}: {e(r.name)}' "
+                         f"src='data:image/png;base64,{b64}'></div>")
     parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
     for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
         v = model_verdict(r, ds, lang=lang, interval=ev.auc_intervals.get(r.name))

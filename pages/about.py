@@ -7,4 +7,5 @@ from ui.i18n import t
 st.title("FaceROC")
 st.write(t("about.body"))
 st.info(t("about.credits"))
+st.caption(t("about.detector"))
 st.caption(f"faceroc_core {faceroc_core.__version__} · CLI: python -m faceroc_core evaluate --help")

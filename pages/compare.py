@@ -6,12 +6,12 @@ from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import t
 from ui.runner import Job, run_job
-from ui.views import confusion_frame, show_failures, show_metrics_table
+from ui.views import confusion_frame, show_failures, show_left_out, show_metrics_table
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
 
-usable = [m for m in state.models() if not m.error]
+usable = [state.resolved(m) for m in state.models() if not m.error]
 faces = state.faces()
 if not usable or faces is None:
     st.warning(t("compare.need"))
@@ -40,6 +40,7 @@ show_failures(ev)
 if not ev.models:
     st.stop()
 st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds))
+show_left_out(ev)
 
 best = ev.best()
 lo = min(float(r.hist_edges[0]) for r in ev.models)

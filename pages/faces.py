@@ -6,9 +6,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from faceroc_core.align import advise, align, detect, detector_available
 from faceroc_core.charts import identity_chart
 from faceroc_core.errors import FaceROCError
-from faceroc_core.images import decode
+from faceroc_core.images import decode, read_bytes
+from faceroc_core.preview import sample_indices
 from faceroc_core.ingest import ingest_files, ingest_zip
 from ui import state
 from ui.i18n import t
@@ -112,6 +114,54 @@ except FaceROCError as e:
 counts = ds.counts()
 gen, imp = ds.pair_counts()
 st.success(t("faces.summary", n_images=len(ds.images), n_id=len(counts), n_gen=gen, n_imp=imp))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def alignment_check(fingerprint: str, paths: tuple[str, ...]):
+    """Detect faces on a sample: the advice, and (photo, aligned face) thumbnails for a few of them."""
+    dets, pairs = [], []
+    for p in paths:
+        try:
+            img = decode(read_bytes(p).data)
+        except FaceROCError:
+            continue
+        d = detect(img)
+        dets.append(d)
+        if d.face is not None and len(pairs) < 4:
+            thumb = img.copy()
+            thumb.thumbnail((112, 112))
+            pairs.append((thumb, align(img, d.face, 112, 112)))
+    return advise(dets), pairs
+
+
+def _set_align_all():
+    st.session_state["align_all"] = st.session_state["align_all_toggle"]
+    st.session_state.pop("result", None)
+
+
+st.subheader(t("faces.align"))
+why = detector_available()
+if why:
+    st.warning(t("faces.no_detector", why=why), icon=":material/warning:")
+else:
+    sample = tuple(str(ds.images[i].path) for i in sample_indices(ds.images, k=20))
+    with st.spinner(t("compare.stage.faces")):
+        advice, pairs = alignment_check(current.fingerprint(), sample)
+    if advice.suggest:
+        st.warning(t(f"faces.suggest.{advice.kind}", share=advice.face_share or 0, spread=advice.spread or 0),
+                   icon=":material/center_focus_strong:")
+    elif advice.kind == "few_faces":
+        st.info(t("faces.few_faces", found=advice.n_found, n=advice.n_checked))
+    else:
+        st.caption(t("faces.framed", n=advice.n_checked))
+    st.toggle(t("faces.align"), value=state.align_all(), key="align_all_toggle", help=t("faces.align_help"),
+              on_change=_set_align_all)
+    if pairs and (advice.suggest or state.align_all()):
+        st.caption(t("faces.before_after"))
+        cols = st.columns(len(pairs))
+        for c, (before, after) in zip(cols, pairs):
+            c.image([before, after], width=96)
+
 st.subheader(t("faces.per_id"))
 st.altair_chart(identity_chart(counts), key="identity_chart", width="stretch")
 

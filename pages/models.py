@@ -9,10 +9,20 @@ from faceroc_core.models import inline_external_data, infer_architecture, inspec
 from faceroc_core.preprocess import PRESET_HELP, PRESETS
 from ui import state
 from ui.i18n import t
-from ui.runner import prepare_entry
+from ui.runner import load_dataset, prepare_entry
+from ui.views import show_preview
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".pth": "pth", ".pt": "pth", ".bin": "pth", ".ckpt": "pth"}
 MAX_MB = st.get_option("server.maxUploadSize")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def model_view(fingerprint: str, prep_key: str, _faces, _prep):
+    """Sample faces of the current set as this preprocessing hands them to the network."""
+    from faceroc_core.preview import make_preview, sample_indices
+
+    ds = load_dataset(_faces)
+    return make_preview(ds.images, _prep, indices=sample_indices(ds.images))
 
 st.title(t("models.title"))
 st.write(t("models.intro"))
@@ -98,7 +108,7 @@ for m in entries:
         problem = None
         try:
             with st.spinner(t("compare.stage.prepare", model=m.name)):
-                pm, prep = prepare_entry(m)
+                pm, prep = prepare_entry(state.resolved(m))
         except FaceROCError as e:
             problem = _clean_error(e, m.path, m.filename)
         except Exception as e:
@@ -128,9 +138,14 @@ for m in entries:
             size = m.size
         else:
             size = e3.text_input(t("models.size"), value=m.size, placeholder="112x112", key=f"size_{m.id}")
-        crop = st.text_input(t("models.crop"), value=m.crop, placeholder="53,44,197,188", key=f"crop_{m.id}")
+        a1, a2 = st.columns([1, 1])
+        aligned = a1.checkbox(t("models.align"), value=state.aligns(m), key=f"align_{m.id}", help=t("models.align_help"))
+        crop = a2.text_input(t("models.crop"), value=m.crop, placeholder="53,44,197,188", key=f"crop_{m.id}",
+                             disabled=aligned)
         changes = dict(name=name.strip() or m.name, preset=preset if preset != "custom" else m.preset, mean=mean,
-                       std=std, bgr=bgr, arch=(arch or None), size=size.strip(), crop=crop.strip())
+                       std=std, bgr=bgr, arch=(arch or None), size=size.strip(), crop="" if aligned else crop.strip())
+        if aligned != state.aligns(m):  # an explicit choice for this model from now on
+            changes["align"] = aligned
         if any(getattr(m, k) != v for k, v in changes.items()):
             state.update_model(m.id, **changes)
             st.rerun()
@@ -143,6 +158,15 @@ for m in entries:
                 st.success(t("models.export_ok", diff=pm.export_check.max_abs_diff), icon=":material/check_circle:")
             for note in dict.fromkeys(m.notes + pm.notes):
                 st.caption(note)
+            faces_now = state.faces()
+            if faces_now is not None:
+                try:
+                    with st.spinner(t("models.sees")):
+                        pv = model_view(faces_now.fingerprint(), prep.key, faces_now, prep)
+                    st.markdown(f"**{t('models.sees')}**")
+                    show_preview(pv)
+                except FaceROCError:
+                    pass  # the Faces page says what is wrong with the faces
         if st.button(t("models.remove"), key=f"rm_{m.id}"):
             state.set_models([e for e in state.models() if e.id != m.id])
             st.rerun()

@@ -37,16 +37,23 @@ def make_faces(root: Path, *, n_ids: int = 5, per_id: int = 4, size: int = 32, l
 
 def make_linear_onnx(path: Path, *, h: int = 32, w: int = 32, dim: int = 16, batch=None, layout: str = "NCHW",
                      constants: bool = False, seed: int = 0, input_name: str = "pixels",
-                     output_name: str = "emb", external: bool = False, zero_rows: bool = False) -> Path:
-    """A real ONNX model: Flatten -> MatMul (random weights) -> [N, dim]."""
+                     output_name: str = "emb", external: bool = False, zero_rows: bool = False,
+                     channels: int = 3, unused_inputs: int = 0, initializer_inputs: bool = False) -> Path:
+    """A real ONNX model: Flatten -> MatMul (random weights) -> [N, dim].
+
+    ``unused_inputs`` declares that many extra graph inputs no node reads (as
+    OpenCV Zoo's quantised SFace does); ``initializer_inputs`` lists the weight
+    as a graph input too (IR 3 exports).
+    """
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(seed)
-    wmat = rng.normal(0, 1 / np.sqrt(3 * h * w), size=(3 * h * w, dim)).astype(np.float32)
+    c = channels
+    wmat = rng.normal(0, 1 / np.sqrt(c * h * w), size=(c * h * w, dim)).astype(np.float32)
     if zero_rows:
         wmat[:] = 0
-    shape = [batch if batch else "N", 3, h, w] if layout == "NCHW" else [batch if batch else "N", h, w, 3]
+    shape = [batch if batch else "N", c, h, w] if layout == "NCHW" else [batch if batch else "N", h, w, c]
     inp = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, shape)
     out = helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [batch if batch else "N", dim])
     nodes = [helper.make_node("Flatten", [input_name], ["flat"], axis=1)]
@@ -57,9 +64,13 @@ def make_linear_onnx(path: Path, *, h: int = 32, w: int = 32, dim: int = 16, bat
     else:
         inits.append(tensor)
     nodes.append(helper.make_node("MatMul", ["flat", "W"], [output_name]))
-    graph = helper.make_graph(nodes, "linear", [inp], [out], initializer=inits)
+    inputs = [inp] + [helper.make_tensor_value_info(f"conv_{k}_weight", TensorProto.FLOAT, [8, 3, 3, 3])
+                      for k in range(unused_inputs)]
+    if initializer_inputs:
+        inputs.append(helper.make_tensor_value_info("W", TensorProto.FLOAT, list(wmat.shape)))
+    graph = helper.make_graph(nodes, "linear", inputs, [out], initializer=inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
+    model.ir_version = 3 if initializer_inputs else 8
     path.parent.mkdir(parents=True, exist_ok=True)
     if external:
         onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
@@ -80,3 +91,24 @@ def make_dynamic_size_onnx(path: Path) -> Path:
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])])
     onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     return path
+
+
+ORL_DEMO = ROOT / "demo" / "orl_faces"  # ships with the project
+
+
+def make_raw_photos(root: Path, *, n_ids: int = 4, per_id: int = 4, seed: int = 0, blank: str | None = None) -> Path:
+    """Photos as people have them, from the bundled ORL faces: each face pasted at a random place into a
+    bigger noisy frame.  ``blank`` names an extra image (``s1/blank.png``) that holds no face at all."""
+    rng = np.random.default_rng(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    for k in range(1, n_ids + 1):
+        (root / f"s{k}").mkdir(exist_ok=True)
+        for j, src in enumerate(sorted((ORL_DEMO / f"s{k}").glob("*.pgm"))[:per_id]):
+            canvas = rng.normal(120, 30, (300, 360, 3)).clip(0, 255).astype(np.uint8)
+            face = np.asarray(Image.open(src).convert("RGB"))
+            y, x = int(rng.integers(0, 300 - 112)), int(rng.integers(0, 360 - 92))
+            canvas[y:y + 112, x:x + 92] = face
+            Image.fromarray(canvas).save(root / f"s{k}" / f"{j:02d}.jpg", quality=92)
+    if blank:
+        Image.fromarray(rng.normal(120, 30, (300, 360, 3)).clip(0, 255).astype(np.uint8)).save(root / blank)
+    return root

@@ -7,7 +7,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from helpers import ROOT, make_linear_onnx
+from helpers import ROOT, make_linear_onnx, make_raw_photos
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 300
@@ -174,3 +174,51 @@ def test_about_page_credits_orl():
     at.switch_page("pages/about.py")
     at.run()
     assert any("Olivetti Research Laboratory" in i.value and "厚意" in i.value for i in at.info)
+
+
+def _zip_of(folder) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                z.writestr(f"photos/{p.relative_to(folder).as_posix()}", p.read_bytes())
+    return buf.getvalue()
+
+
+def test_alignment_is_suggested_for_photos_not_for_framed_faces_and_previewed(tmp_path):
+    at = start("pages/faces.py")
+    assert not any("look like photos" in w.value for w in at.warning)  # ORL: framed alike
+    assert any("already framed" in c.value for c in at.caption)
+    photos = make_raw_photos(tmp_path / "photos", n_ids=5)
+    at.radio(key="faces_source").set_value("zip").run()
+    at.file_uploader(key="faces_zip").set_value([("photos.zip", _zip_of(photos), "application/zip")]).run()
+    assert not at.exception
+    assert any("look like photos" in w.value for w in at.warning)
+    at.toggle(key="align_all_toggle").set_value(True).run()
+    assert at.session_state["align_all"] is True
+    assert len(at.get("image")) >= 2  # before / after thumbnails
+    at.switch_page("pages/models.py")
+    at.run()
+    assert not at.exception
+    assert all(cb.value for cb in at.checkbox if cb.key.startswith("align_"))  # every model follows the switch
+    assert sum("aligned (5 landmarks" in c.value for c in at.caption) == 3
+    assert len(at.get("image")) == 3  # one "what the model sees" strip per model
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception
+    assert any("Evaluated 3 model(s)" in s.value for s in at.success)
+    assert any("Faces were detected in 20 images" in c.value for c in at.caption)
+
+
+def test_one_model_can_opt_out_of_alignment(tmp_path):
+    at = start("pages/faces.py")
+    at.toggle(key="align_all_toggle").set_value(True).run()
+    at.switch_page("pages/models.py")
+    at.run()
+    first = at.session_state["models"][0]
+    at.checkbox(key=f"align_{first.id}").uncheck().run()
+    assert not at.exception
+    models = at.session_state["models"]
+    assert models[0].align is False and all(m.align is None for m in models[1:])
+    captions = [c.value for c in at.caption if c.value.startswith("preprocessing:")]
+    assert sum("aligned" in c for c in captions) == 2

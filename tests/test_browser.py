@@ -111,3 +111,39 @@ def test_upload_folder_and_two_models_then_compare(server, tmp_path):
         page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         assert (tmp_path / "compare.png").stat().st_size > 10_000
         browser.close()
+
+
+def test_raw_photos_get_the_alignment_suggestion_and_the_model_view(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from helpers import make_raw_photos
+
+    expect.set_options(timeout=180_000)
+    photos = make_raw_photos(tmp_path / "photos", n_ids=5)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 3200})
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+        nav.get_by_text("Faces", exact=True).click()
+        page.get_by_text("Upload a folder", exact=True).click()
+        page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(photos))
+        expect(page.get_by_text("20 images of 5 people")).to_be_visible()
+        expect(page.get_by_text("These look like photos, not face crops", exact=False)).to_be_visible()
+        page.locator(".st-key-align_all_toggle label").click()
+        expect(page.get_by_text("Before and after alignment")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "faces.png"), full_page=True)
+
+        nav.get_by_text("Models", exact=True).click()
+        expect(page.get_by_text("What this model sees").first).to_be_visible()
+        expect(page.get_by_text("aligned (5 landmarks", exact=False).first).to_be_visible()
+        strips = page.locator('[data-testid="stImage"] img')
+        expect(strips).to_have_count(3)  # one strip per demo model
+        page.screenshot(path=str(tmp_path / "models.png"), full_page=True)
+
+        nav.get_by_text("Compare", exact=True).click()
+        page.get_by_role("button", name="Run the comparison").click()
+        expect(page.get_by_text("Faces were detected in 20 images", exact=False)).to_be_visible()
+        expect(page.get_by_text("Evaluated 3 model(s)")).to_be_visible()
+        browser.close()

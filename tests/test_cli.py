@@ -11,7 +11,8 @@ from sklearn.metrics import roc_curve as sk_roc
 from sklearn.metrics.pairwise import cosine_similarity
 
 from faceroc_core.cli import main
-from helpers import LFW, MFN_ONNX, ORL, ROOT, SHARED_REASON, make_dynamic_size_onnx, make_faces, make_linear_onnx
+from helpers import (LFW, MFN_ONNX, ORL, ROOT, SHARED_REASON, make_dynamic_size_onnx, make_faces, make_linear_onnx,
+                     make_raw_photos)
 
 
 def run_cli(*args):
@@ -178,15 +179,63 @@ def test_scores_mode_bad_csv(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not (LFW.is_dir() and MFN_ONNX.is_file()), reason=SHARED_REASON)
-def test_real_lfw_needs_the_face_crop(tmp_path):
-    """LFW's 250x250 images: the box crop 53,44,197,188 lifts a real model from ~0.82 to ~0.99 AUC."""
-    aucs = {}
-    for label, extra in (("crop", ["--crop", "53,44,197,188"]), ("whole", [])):
+def test_real_lfw_alignment_reaches_the_known_good_crop(tmp_path):
+    """LFW's 250x250 photos: the whole image gives a real model ~0.82 AUC, the box crop 53,44,197,188 ~0.99;
+    detection + alignment, with no box given, must do at least as well as the box."""
+    got = {}
+    for label, extra in (("crop", ["--crop", "53,44,197,188", "-q"]), ("whole", []),
+                         ("align", ["--align", "--preview", tmp_path / "seen", "-q"])):
         out = tmp_path / f"{label}.json"
         r = run_cli("evaluate", "--images", LFW, "--model", MFN_ONNX, *extra, "--json", out,
-                    "--cache-dir", tmp_path / "c", "-q")
+                    "--cache-dir", tmp_path / "c", "--bootstrap", "0")
         assert r.returncode == 0, r.stderr
         d = json.loads(out.read_text())
         assert d["dataset"]["n_identities"] == 50 and d["dataset"]["n_images"] == 300
-        aucs[label] = d["models"][0]["auc"]
-    assert aucs["crop"] > 0.98 and aucs["whole"] < 0.9
+        got[label] = (d, r.stderr)
+    auc = {k: d["models"][0]["auc"] for k, (d, _) in got.items()}
+    assert auc["whole"] < 0.9 and auc["crop"] > 0.98 and auc["align"] >= auc["crop"]
+    tar = {k: d["models"][0]["tar_at_far"]["0.001"] for k, (d, _) in got.items()}
+    assert tar["align"] >= tar["crop"]
+    assert "hint:" in got["whole"][1] and "--align" in got["whole"][1]  # the raw photos were noticed
+    d = got["align"][0]
+    assert d["models"][0]["align"] is True and "aligned" in d["models"][0]["preprocessing"]
+    assert d["dataset"]["faces"]["checked"] == 300 and d["dataset"]["faces"]["no_face"] == []
+    assert [p.name for p in (tmp_path / "seen").iterdir()] == ["01_MobileFaceNet.png"]
+
+
+def test_align_and_preview_on_bundled_faces(tmp_path):
+    photos = make_raw_photos(tmp_path / "photos", blank="s2/blank.png")
+    net = make_linear_onnx(tmp_path / "net.onnx", h=112, w=96)
+    out = tmp_path / "out.json"
+    r = run_cli("evaluate", "--images", photos, "--model", net, "--json", out, "--cache-dir", tmp_path / "c",
+                "--bootstrap", "0")
+    assert r.returncode == 0 and "hint:" in r.stderr and "--align" in r.stderr
+    r = run_cli("evaluate", "--images", photos, "--model", net, "--align", "--preview", tmp_path / "seen",
+                "--json", out, "--cache-dir", tmp_path / "c", "--bootstrap", "0", "-q")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(out.read_text())
+    m = d["models"][0]
+    assert m["align"] and {"path": "s2/blank.png", "reason": "no face found"} in m["skipped"]
+    assert d["dataset"]["faces"]["no_face"] == ["s2/blank.png"] and m["n_images"] == 16
+    png = tmp_path / "seen" / "01_net.png"
+    from PIL import Image
+
+    strip = np.asarray(Image.open(png).convert("RGB"))
+    assert strip.shape[0] > 200 and strip.shape[1] > 6 * 100  # photos above, the model's 112x96 view below
+    # framed faces (the bundled ORL set) get no hint
+    r = run_cli("evaluate", "--images", ROOT / "demo" / "orl_faces", "--model", net, "--json", out,
+                "--cache-dir", tmp_path / "c", "--bootstrap", "0")
+    assert r.returncode == 0 and "hint:" not in r.stderr
+
+
+def test_align_in_the_config_file(tmp_path):
+    photos = make_raw_photos(tmp_path / "photos")
+    net = make_linear_onnx(tmp_path / "net.onnx", h=112, w=112)
+    cfg = tmp_path / "models.toml"
+    cfg.write_text(f'[[model]]\npath = "{net}"\nname = "aligned"\nalign = true\n\n'
+                   f'[[model]]\npath = "{net}"\nname = "raw"\npreset = "raw"\n')
+    out = tmp_path / "out.json"
+    assert main(["evaluate", "--images", str(photos), "--config", str(cfg), "--json", str(out), "-q",
+                 "--cache-dir", str(tmp_path / "c"), "--bootstrap", "0"]) == 0
+    by = {m["name"]: m for m in json.loads(out.read_text())["models"]}
+    assert by["aligned"]["align"] and not by["raw"]["align"] and "raw" in by["raw"]["preprocessing"]

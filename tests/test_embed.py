@@ -6,7 +6,7 @@ from faceroc_core.cache import EmbeddingCache
 from faceroc_core.dataset import scan_folder
 from faceroc_core.models import make_session, prepare_model
 from faceroc_core.preprocess import Preprocessing
-from helpers import make_linear_onnx
+from helpers import make_linear_onnx, make_raw_photos
 
 
 class CountingSessions:
@@ -74,9 +74,9 @@ def test_decode_once_for_all_models(tmp_path, faces, monkeypatch):
         calls.append("decode")
         return real_decode(data)
 
-    def prep(img, p, out=None):
+    def prep(img, p, out=None, face=None):
         calls.append("prep")
-        return real_prep(img, p, out=out)
+        return real_prep(img, p, out=out, face=face)
 
     monkeypatch.setattr(E, "decode", decode)
     monkeypatch.setattr(E, "preprocess", prep)
@@ -134,3 +134,43 @@ def test_progress_reports_each_stage(tmp_path, faces):
     seen = []
     E.embed(ds.images, _models(tmp_path, ("a", {})), progress=lambda *a: seen.append(a))
     assert ("read", 20, 20, None) in seen and ("embed", 20, 20, "a") in seen
+
+
+def test_aligned_models_skip_photos_without_a_face_and_detect_once(tmp_path, monkeypatch):
+    import faceroc_core.align as A
+    from faceroc_core.pipeline import ModelSpec, evaluate
+
+    photos = make_raw_photos(tmp_path / "photos", blank="s1/blank.png")
+    net = make_linear_onnx(tmp_path / "net.onnx", h=112, w=112)
+    specs = [ModelSpec(net, name="aligned", align=True), ModelSpec(net, name="aligned too", align=True),
+             ModelSpec(net, name="as is")]
+    calls, stages = [], set()
+    real = A.detect
+    monkeypatch.setattr(A, "detect", lambda img: calls.append(1) or real(img))
+    ev = evaluate(photos, specs, cache_dir=tmp_path / "cache", n_boot=0,
+                  progress=lambda stage, done, total, model: stages.add(stage))
+    assert len(calls) == 17 and "faces" in stages  # once per image for both aligned models
+    by = {r.name: r for r in ev.models}
+    assert [(s.path, s.reason) for s in by["aligned"].skipped] == [("s1/blank.png", "no face found")]
+    assert by["as is"].skipped == () and by["as is"].n_images == 17 and by["aligned"].n_images == 16
+    assert ev.dataset.faces.no_face == ("s1/blank.png",) and ev.dataset.faces.n_checked == 17
+    assert by["aligned"].preprocessing.align and not by["as is"].preprocessing.align
+    again = evaluate(photos, specs, cache_dir=tmp_path / "cache", n_boot=0)
+    assert len(calls) == 17  # landmarks and embeddings from the cache
+    assert again.models[0].auc == ev.models[0].auc
+
+
+def test_two_networks_with_one_display_name_keep_their_own_embeddings(tmp_path, faces):
+    from faceroc_core.models import prepare_model
+    from faceroc_core.preprocess import Preprocessing
+
+    ds = scan_folder(faces)
+    a = prepare_model(make_linear_onnx(tmp_path / "a" / "model.onnx", seed=1), name="model")
+    b = prepare_model(make_linear_onnx(tmp_path / "b" / "model.onnx", seed=2), name="model")
+    p = Preprocessing(height=32, width=32)
+    cache = EmbeddingCache(tmp_path / "cache")
+    run = E.embed(ds.images, [(a, p), (b, p)], cache=cache)
+    alone = E.embed(ds.images, [(b, p)])
+    assert not np.allclose(run.results[0].embeddings, run.results[1].embeddings)
+    np.testing.assert_allclose(run.results[1].embeddings, alone.results[0].embeddings, rtol=1e-6)
+    cache.close()

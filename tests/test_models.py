@@ -6,6 +6,7 @@ import torch
 
 from faceroc_core import models as Mo
 from faceroc_core.errors import ModelError
+from faceroc_core.models import inspect_onnx
 from helpers import MFN_ONNX, MFN_PT, SHARED_REASON, make_linear_onnx
 
 
@@ -168,3 +169,36 @@ def test_unsupported_suffix(tmp_path):
     p.write_bytes(b"x")
     with pytest.raises(ModelError, match="unsupported model file type .h5"):
         Mo.prepare_model(p, cache_dir=tmp_path)
+
+
+def test_unread_declared_inputs_are_ignored_and_the_file_left_alone(tmp_path, faces):
+    from faceroc_core.pipeline import ModelSpec, evaluate
+
+    plain = make_linear_onnx(tmp_path / "plain.onnx", batch=1)
+    sface_like = make_linear_onnx(tmp_path / "sface.onnx", batch=1, unused_inputs=29)  # as OpenCV Zoo's int8 SFace
+    before = sface_like.read_bytes()
+    info = inspect_onnx(sface_like)
+    assert info.input_name == "pixels" and len(info.ignored_inputs) == 29 and "29 unused" in info.describe()
+    ev = evaluate(faces, [ModelSpec(plain, preset="raw"), ModelSpec(sface_like, preset="raw")],
+                  cache_dir=tmp_path / "cache", n_boot=0)
+    assert not ev.failures and len(ev.models) == 2
+    a, b = ev.models
+    assert a.auc == b.auc and np.array_equal(a.roc.tpr, b.roc.tpr)  # same weights: the same scores
+    assert sface_like.read_bytes() == before
+
+
+def test_inputs_with_initializers_are_constants(tmp_path):
+    p = make_linear_onnx(tmp_path / "ir3.onnx", initializer_inputs=True)
+    info = inspect_onnx(p)
+    assert info.input_name == "pixels" and info.ignored_inputs == () and info.embedding_dim == 16
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_one_channel_models_get_grey_images(tmp_path, faces, layout):
+    from faceroc_core.pipeline import ModelSpec, evaluate
+
+    p = make_linear_onnx(tmp_path / "grey.onnx", channels=1, layout=layout)
+    info = inspect_onnx(p)
+    assert info.channels == 1 and info.layout == layout and "grey" in info.describe()
+    ev = evaluate(faces, [ModelSpec(p)], cache_dir=tmp_path / "cache", n_boot=0)
+    assert not ev.failures and ev.models[0].preprocessing.channels == 1 and ev.models[0].auc > 0.5

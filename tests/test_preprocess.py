@@ -87,3 +87,46 @@ def test_parsers_and_explicit_mean_std():
         normalisation("vgg")
     with pytest.raises(FaceROCError, match="three numbers"):
         normalisation(mean="1,2")
+
+
+def test_raw_preset_feeds_the_pixels_themselves():
+    img = synthetic(1, size=(40, 30))
+    scale, mean, std = PRESETS["raw"]
+    x = preprocess(img, Preprocessing(height=30, width=40, scale=scale, mean=mean, std=std))
+    px = np.asarray(img, np.float32)  # H x W x (R, G, B), 0..255
+    assert np.array_equal(x, px.transpose(2, 0, 1))
+    xb = preprocess(img, Preprocessing(height=30, width=40, scale=scale, mean=mean, std=std, bgr=True))
+    assert np.array_equal(xb, px[..., ::-1].transpose(2, 0, 1))
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+def test_grey_models_get_luma(layout):
+    img = synthetic(2, size=(40, 30))
+    p = Preprocessing(height=30, width=40, scale=1 / 255, mean=(0.4, 0.5, 0.6), std=(0.2, 0.25, 0.3), channels=1,
+                      layout=layout)
+    x = preprocess(img, p)
+    luma = np.asarray(img.convert("L"), np.float64)  # PIL: L = R*299/1000 + G*587/1000 + B*114/1000
+    expect = (luma / 255 - 0.5) / 0.25  # the three means and stds averaged
+    assert x.shape == ((1, 30, 40) if layout == "NCHW" else (30, 40, 1))
+    np.testing.assert_allclose(x.reshape(30, 40), expect, atol=1e-5)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_display_undoes_normalisation_and_shows_the_networks_channel_order(preset):
+    from faceroc_core.preprocess import to_display
+
+    img = synthetic(3, size=(40, 30))
+    scale, mean, std = PRESETS[preset]
+    rgb = Preprocessing(height=30, width=40, scale=scale, mean=mean, std=std)
+    assert np.abs(to_display(preprocess(img, rgb), rgb).astype(int) - np.asarray(img)).max() <= 1
+    bgr = Preprocessing(height=30, width=40, scale=scale, mean=mean, std=std, bgr=True, layout="NHWC")
+    shown = to_display(preprocess(img, bgr), bgr)
+    assert np.abs(shown.astype(int) - np.asarray(img)[..., ::-1]).max() <= 1  # red and blue swapped: visible
+
+
+def test_alignment_and_a_crop_box_do_not_mix():
+    with pytest.raises(FaceROCError, match="alignment cuts the face out itself"):
+        Preprocessing(height=112, width=112, crop=(0, 0, 50, 50), align=True)
+    with pytest.raises(FaceROCError, match="no face found"):
+        preprocess(synthetic(0), Preprocessing(height=112, width=112, align=True), face=None)
+    assert Preprocessing(112, 112, align=True).key != Preprocessing(112, 112).key

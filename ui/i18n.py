@@ -42,6 +42,17 @@ S: dict[str, dict[str, str]] = {
     "models.bgr": {"en": "Feed BGR instead of RGB", "ja": "RGB ではなく BGR で入力"},
     "models.crop": {"en": "Crop box x0,y0,x1,y1 (optional)", "ja": "切り抜き x0,y0,x1,y1（任意）"},
     "models.remove": {"en": "Remove", "ja": "削除"},
+    "models.align": {"en": "Align faces (find the face, 5 landmarks → template)",
+                     "ja": "顔の位置合わせ（顔を検出し 5 点の特徴点をテンプレートに合わせる）"},
+    "models.align_help": {"en": "On: each photo's face is found and warped onto the ArcFace template at this model's "
+                                "input size, as face models are trained. Follows the Faces page's switch until you change it here.",
+                          "ja": "オン: 各写真の顔を検出し、このモデルの入力サイズの ArcFace テンプレートに合わせます（顔認識モデルの学習と同じ方法）。"
+                                "ここで変更するまでは顔画像ページのスイッチに従います。"},
+    "models.sees": {"en": "What this model sees", "ja": "このモデルが見ている画像"},
+    "models.sees_how": {"en": "Top: sample photos. Bottom: exactly what the network receives (crop or alignment, size, "
+                                "normalisation undone; its first channel shown as red, so a blue face means B,G,R input).",
+                        "ja": "上: サンプル写真。下: ネットワークに実際に入る画像（切り抜き・位置合わせ・サイズ。正規化は戻して表示。"
+                              "1 番目のチャンネルを赤で表示するので、顔が青い場合は B,G,R の順で入力されています）。"},
     "models.read": {"en": "Read from the file", "ja": "ファイルから読み取った情報"},
     "models.export_ok": {"en": "Exported to ONNX; PyTorch and ONNX agree to {diff:.1e} (limit 1e-3).",
                          "ja": "ONNX に変換しました。PyTorch と ONNX の差は {diff:.1e}（上限 1e-3）。"},
@@ -80,6 +91,26 @@ S: dict[str, dict[str, str]] = {
     "faces.path_denied": {"en": "Folders on the server are limited to {root}.", "ja": "サーバー上のフォルダは {root} の中に限られます。"},
     "faces.col.path": {"en": "file", "ja": "ファイル"},
     "faces.col.reason": {"en": "why", "ja": "理由"},
+    "faces.align": {"en": "Find and align the faces for every model", "ja": "すべてのモデルで顔を検出して位置合わせする"},
+    "faces.align_help": {"en": "Detects each face with YuNet (OpenCV Zoo) and warps its eyes, nose and mouth corners onto "
+                                "the template face models are trained on. Needed for photos that are not cut to the face.",
+                         "ja": "YuNet（OpenCV Zoo）で顔を検出し、目・鼻・口角を顔認識モデルの学習に使われるテンプレートに合わせます。"
+                               "顔だけに切り抜かれていない写真で必要です。"},
+    "faces.suggest.small": {"en": "These look like photos, not face crops: the faces fill only about {share:.0%} of the "
+                                  "photos' width, so the models would mostly see background. Turn on alignment below.",
+                            "ja": "顔だけに切り抜かれていない写真のようです。顔は写真の幅の約 {share:.0%} しかなく、"
+                                  "モデルは主に背景を見ることになります。下で位置合わせをオンにしてください。"},
+    "faces.suggest.spread": {"en": "The faces sit in different places in these photos (the eyes move by about {spread:.0%} "
+                                   "of a face's width). Turn on alignment below to put every face where the models expect it.",
+                             "ja": "写真によって顔の位置がばらばらです（目の位置が顔の幅の約 {spread:.0%} 動きます）。"
+                                   "下で位置合わせをオンにすると、すべての顔がモデルの想定する位置に揃います。"},
+    "faces.few_faces": {"en": "A face was found in only {found} of {n} sample images, so alignment would leave most "
+                              "of them out.",
+                        "ja": "サンプル {n} 枚のうち顔が見つかったのは {found} 枚だけなので、位置合わせするとほとんどの画像が除外されます。"},
+    "faces.framed": {"en": "The faces are already framed alike ({n} sample images checked); alignment is optional.",
+                     "ja": "顔はすでに同じように切り抜かれています（サンプル {n} 枚を確認）。位置合わせは任意です。"},
+    "faces.before_after": {"en": "Before and after alignment", "ja": "位置合わせの前と後"},
+    "faces.no_detector": {"en": "Face detection is unavailable here: {why}", "ja": "顔検出が使えません: {why}"},
     # compare
     "compare.title": {"en": "Compare", "ja": "比較"},
     "compare.run": {"en": "Run the comparison", "ja": "比較を実行"},
@@ -95,6 +126,13 @@ S: dict[str, dict[str, str]] = {
                      "ja": "スコアの分布: 同じ人（緑）と別人（赤）"},
     "compare.failed": {"en": "{name} was not evaluated: {err}", "ja": "{name} は評価できませんでした: {err}"},
     "compare.stage.read": {"en": "Reading images", "ja": "画像を読み込み中"},
+    "compare.stage.faces": {"en": "Finding faces", "ja": "顔を検出中"},
+    "compare.faces_note": {"en": "Faces were detected in {n:,} images: {none} without a face (left out for the aligned "
+                                 "models), {several} with several faces (the largest was used).",
+                           "ja": "{n:,} 枚の画像で顔を検出しました: 顔が見つからない画像 {none} 枚（位置合わせするモデルでは除外）、"
+                                 "複数の顔がある画像 {several} 枚（一番大きい顔を使用）。"},
+    "compare.several": {"en": "several faces: the largest was used", "ja": "複数の顔: 一番大きい顔を使用"},
+    "compare.left_out": {"en": "Images left out or worth a look ({n})", "ja": "除外した画像・確認が必要な画像（{n}）"},
     "compare.stage.embed": {"en": "Embedding with {model}", "ja": "{model} で埋め込み中"},
     "compare.stage.score": {"en": "Scoring all pairs", "ja": "全ペアを採点中"},
     "compare.stage.prepare": {"en": "Preparing {model}", "ja": "{model} を準備中"},
@@ -125,6 +163,8 @@ S: dict[str, dict[str, str]] = {
     "about.credits": {"en": "Demo faces: the ORL face database (AT&T Laboratories Cambridge), courtesy of Olivetti Research "
                                 "Laboratory — F. Samaria and A. Harter, 1994.",
                       "ja": "デモの顔画像: ORL 顔データベース（AT&T Laboratories Cambridge）。Olivetti Research Laboratory の厚意による — F. Samaria, A. Harter, 1994。"},
+    "about.detector": {"en": "Face detection: YuNet from the OpenCV Zoo (MIT licence), Shiqi Yu et al., libfacedetection.",
+                       "ja": "顔検出: OpenCV Zoo の YuNet（MIT ライセンス）、Shiqi Yu ほか、libfacedetection。"},
     "err.unexpected": {"en": "Something went wrong with {what}: {err}", "ja": "{what} で問題が発生しました: {err}"},
 }
 

@@ -45,7 +45,7 @@ def ort_session(onnx_path: str, sha: str):
 def spec_of(m: ModelEntry) -> ModelSpec:
     return spec_from_options(m.path, name=m.name, arch=m.arch, embedding_dim=m.embedding_dim,
                              preset=None if m.mean or m.std else m.preset, mean=m.mean or None, std=m.std or None,
-                             size=m.size or None, crop=m.crop or None, bgr=m.bgr)
+                             size=m.size or None, crop=m.crop or None, bgr=m.bgr, align=bool(m.align))
 
 
 def prepare_entry(m: ModelEntry):
@@ -88,6 +88,7 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
     ds = load_dataset(_job.faces)
     bars = {}
     read_bar = st.progress(0.0, text=t("compare.stage.read"))
+    faces_bar = st.progress(0.0, text=t("compare.stage.faces")) if any(p.align for _, p in ready) else None
     for pm, _ in ready:
         bars[pm.name] = st.progress(0.0, text=t("compare.stage.embed", model=pm.name))
 
@@ -95,6 +96,8 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
         frac = min(1.0, done / max(total, 1))
         if stage == "read":
             read_bar.progress(frac, text=f"{t('compare.stage.read')} · {done}/{total}")
+        elif stage == "faces" and faces_bar is not None:
+            faces_bar.progress(frac, text=f"{t('compare.stage.faces')} · {done}/{total}")
         elif stage == "embed" and model in bars:
             bars[model].progress(frac, text=f"{t('compare.stage.embed', model=model)} · {done}/{total}")
 

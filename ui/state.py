@@ -42,6 +42,7 @@ class ModelEntry:
     size: str = ""
     bgr: bool = False
     crop: str = ""
+    align: bool | None = None  # None: follow the Faces page's switch
     error: str | None = None  # set when the file itself cannot be used
     notes: tuple[str, ...] = ()  # what was inferred on upload (shown beside the model)
 
@@ -140,6 +141,20 @@ def set_models(entries: list[ModelEntry]) -> None:
 
 def update_model(mid: str, **changes) -> None:
     set_models([replace(m, **changes) if m.id == mid else m for m in models()])
+
+
+def align_all() -> bool:
+    """The Faces page's switch: align every model's faces unless the model says otherwise."""
+    return bool(st.session_state.get("align_all", False))
+
+
+def aligns(m: ModelEntry) -> bool:
+    return m.align if m.align is not None else align_all()
+
+
+def resolved(m: ModelEntry) -> ModelEntry:
+    """The entry with its alignment decided (what a run and its cache key use)."""
+    return replace(m, align=aligns(m))
 
 
 def faces() -> FacesSource | None:

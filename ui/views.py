@@ -46,3 +46,31 @@ def confusion_frame(m) -> pd.DataFrame:
         {t("cm.accepted"): [m.tp, m.fp], t("cm.rejected"): [m.fn, m.tn]},
         index=[t("cm.same"), t("cm.diff")],
     )
+
+
+def show_left_out(ev: Evaluation) -> None:
+    """What the face detector found, and every image a model left out, with the reason."""
+    fs = ev.dataset.faces
+    if fs is not None:
+        st.caption(t("compare.faces_note", n=fs.n_checked, none=len(fs.no_face), several=len(fs.several_faces)))
+    rows = [{t("col.model"): "—", t("faces.col.path"): s.path, t("faces.col.reason"): s.reason}
+            for s in ev.dataset.skipped]
+    for r in ev.models:
+        rows += [{t("col.model"): r.name, t("faces.col.path"): s.path, t("faces.col.reason"): s.reason}
+                 for s in r.skipped]
+    if fs is not None:
+        rows += [{t("col.model"): "—", t("faces.col.path"): p, t("faces.col.reason"): t("compare.several")}
+                 for p in fs.several_faces]
+    if rows:
+        with st.expander(t("compare.left_out", n=len(rows))):
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="left_out")
+
+
+def show_preview(pv, *, caption: str | None = None) -> None:
+    """A model's sample strip: the photos above, what the network receives below."""
+    from faceroc_core.preview import strip_image
+
+    st.image(strip_image(pv), caption=caption or t("models.sees_how"))
+    missing = [f"{p}: {r}" for p, r in zip(pv.relpaths, pv.reasons) if r]
+    if missing:
+        st.caption("; ".join(missing))
