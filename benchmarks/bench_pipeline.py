@@ -14,7 +14,11 @@ Models: 3 x EfficientNetV2-B0 (timm tf_efficientnetv2_b0) with a 512-d Linear
 head, random weights (seeds 0, 1, 2), exported by faceroc_core.  Images:
 N generated 250x250 JPEG faces-like pictures, 10 per identity.
 
-Run: python benchmarks/bench_pipeline.py [--sizes 200,1000] [--pairs-n 2000]
+Alignment (--align-n N): N 250x250 photos holding a bundled ORL face at a random
+place; the cost of finding the faces (YuNet, all cores) per image, and the
+engine with alignment on for every model against the floor.
+
+Run: python benchmarks/bench_pipeline.py [--sizes 200,1000] [--pairs-n 2000] [--align-n 200]
 Prints every figure and the ratios; asserts that seed and engine agree.
 """
 from __future__ import annotations
@@ -179,11 +183,61 @@ def bench_pairs(n: int) -> None:
           f"speed-up {t_seed / t_eng:.0f}x (target >= 100x); AUC {eng_auc:.6f} both")
 
 
+def make_face_photos(n: int) -> Path:
+    """n 250x250 photos, 10 per person, each an ORL face (1.3x) pasted at a random place on a noisy background."""
+    from PIL import Image
+
+    root = DATA / f"photos_{n}"
+    if root.is_dir() and sum(1 for _ in root.rglob("*.jpg")) == n:
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    rng = np.random.default_rng(n)
+    orl = ROOT / "demo" / "orl_faces"
+    for k in range(n // 10):
+        src = sorted((orl / f"s{k % 40 + 1}").glob("*.pgm"))
+        d = root / f"id{k:04d}"
+        d.mkdir(parents=True)
+        for j in range(10):
+            face = Image.open(src[j % len(src)]).convert("RGB").resize((120, 146))
+            canvas = Image.fromarray(rng.normal(120, 30, (250, 250, 3)).clip(0, 255).astype(np.uint8))
+            canvas.paste(face, (int(rng.integers(0, 130)), int(rng.integers(0, 104))))
+            canvas.save(d / f"{j:02d}.jpg", quality=90)
+    return root
+
+
+def bench_alignment(n: int, models: list[Path]) -> None:
+    """Finding faces per image, and the whole engine with alignment on, against the floor."""
+    from faceroc_core.align import detect_all
+    from faceroc_core.embed import PREP_THREADS
+    from faceroc_core.images import read_bytes
+    from faceroc_core.pipeline import ModelSpec, evaluate
+
+    folder = make_face_photos(n)
+    raws = [read_bytes(p) for p in sorted(folder.rglob("*.jpg"))]
+    t0 = time.perf_counter()
+    dets = detect_all(raws, threads=PREP_THREADS)
+    t_det = time.perf_counter() - t0
+    found = sum(d is not None and d.face is not None for d in dets)
+    t_floor = floor(folder, models)
+    t0 = time.perf_counter()
+    ev = evaluate(folder, [ModelSpec(path=m, align=True) for m in models], cache_dir=DATA / "unused-cache",
+                  use_cache=False, n_boot=0)
+    t_align = time.perf_counter() - t0
+    assert not ev.failures, ev.failures
+    _, t_plain = engine(folder, models, None)
+    print(f"align N={n} photos 250x250: faces found in {found}/{n}; finding faces {t_det:.2f} s "
+          f"({1000 * t_det / n:.1f} ms per image on {PREP_THREADS} threads, once for all models)")
+    print(f"align N={n}: floor {t_floor:.1f} s | engine, alignment off {t_plain:.1f} s ({t_plain / t_floor:.3f}x floor) | "
+          f"engine, alignment on for all 3 models {t_align:.1f} s ({t_align / t_floor:.3f}x floor; "
+          f"+{t_align - t_plain:.1f} s)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="200,1000")
     ap.add_argument("--pairs-n", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=2, help="runs of floor and engine (best kept)")
+    ap.add_argument("--align-n", type=int, default=200, help="photos for the alignment figures (0: skip)")
     ns = ap.parse_args()
     models = make_models()
     print(f"models: 3 x {ARCH} + Linear({EMB}), input {SIZE}x{SIZE}; CPU threads as onnxruntime defaults")
@@ -210,6 +264,8 @@ def main() -> None:
         print(f"   warm re-run with the default bootstrap over people (AUC intervals, paired comparisons): "
               f"{t_warm_boot:.2f} s")
         print(f"   AUCs equal (seed vs engine): " + ", ".join(f"{k} {v:.6f}" for k, v in eng_aucs.items()))
+    if ns.align_n:
+        bench_alignment(ns.align_n, models)
     if ns.pairs_n:
         bench_pairs(ns.pairs_n)
 

@@ -123,7 +123,7 @@ def embed(
     n = len(images)
     if batch_size < 1:
         raise FaceROCError(f"batch size must be >= 1, got {batch_size}")
-    session_factory = session_factory or (lambda m: make_session(m.onnx_path))
+    session_factory = session_factory or (lambda m: make_session(m.onnx_path, runtime=m.info.runtime))
 
     # 1. read + hash every image once
     raws: list = [None] * n

@@ -55,6 +55,7 @@ class OnnxInfo:
     external_data: tuple[str, ...] = ()
     channels: int = 3  # 1: the model takes grey images
     ignored_inputs: tuple[str, ...] = ()  # declared graph inputs that no node reads (left unfed)
+    runtime: str = "onnxruntime"  # or "opencv": onnxruntime cannot run it, OpenCV's DNN module can
 
     def describe(self) -> str:
         size = f"{self.height}x{self.width}" if self.height and self.width else "any size"
@@ -64,6 +65,8 @@ class OnnxInfo:
                 f"{self.output_name} [{self.embedding_dim}] · {self.n_parameters:,} parameters")
         if self.ignored_inputs:
             text += f" · {len(self.ignored_inputs)} unused declared input(s) ignored"
+        if self.runtime == "opencv":
+            text += " · run by OpenCV (onnxruntime cannot run it)"
         return text
 
 
@@ -186,13 +189,17 @@ def _dim(d):
     return d if isinstance(d, int) and d > 0 else (d if isinstance(d, str) else None)
 
 
-def make_session(onnx_path, *, providers: list[str] | None = None, threads: int | None = None):
-    """An onnxruntime session for ``onnx_path`` (CPU unless other providers are asked for).
+def make_session(onnx_path, *, providers: list[str] | None = None, threads: int | None = None,
+                 runtime: str = "onnxruntime"):
+    """An onnxruntime session for ``onnx_path`` (CPU unless other providers are asked for), or with
+    ``runtime="opencv"`` an :class:`OpenCVSession`.
 
     Declared inputs that no node reads (see :func:`data_inputs`) would still be
     demanded by onnxruntime at every run; for such a model the session is built
     from an in-memory copy without them (the file is left as it is).
     """
+    if runtime == "opencv":
+        return OpenCVSession(onnx_path)
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -201,6 +208,7 @@ def make_session(onnx_path, *, providers: list[str] | None = None, threads: int 
     if threads:
         so.intra_op_num_threads = threads
     providers = providers or ["CPUExecutionProvider"]
+    ort.set_default_logger_severity(3)  # graph-cleaning chatter on stderr is not for users
     try:
         sess = ort.InferenceSession(str(onnx_path), sess_options=so, providers=providers)
         if len(sess.get_inputs()) > 1:
@@ -211,6 +219,56 @@ def make_session(onnx_path, *, providers: list[str] | None = None, threads: int 
     except Exception as e:  # onnxruntime raises its own exception types
         raise ModelError(f"onnxruntime cannot load it ({_first_line(e)})", path=str(onnx_path),
                          hint="re-export the model (opset 13-20) and check it with onnx.checker") from None
+
+
+@dataclass(frozen=True)
+class _Arg:
+    """An input or output as onnxruntime describes it (name, shape, type)."""
+
+    name: str
+    shape: list
+    type: str = "tensor(float)"
+
+
+class OpenCVSession:
+    """onnxruntime's session interface (``get_inputs``, ``get_outputs``, ``run``) over OpenCV's DNN module.
+
+    For published models that onnxruntime cannot run but OpenCV can, as the OpenCV
+    Zoo's block-quantised int8 files (onnxruntime: "block_size must be 0 for
+    per-tensor quantization").  Not thread-safe: one run at a time, as FaceROC runs it.
+    """
+
+    def __init__(self, onnx_path):
+        import cv2
+        import onnx
+
+        model = onnx.load(str(onnx_path), load_external_data=False)
+        real, _ = data_inputs(model)
+
+        def dims(vi):
+            return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+                    for d in vi.type.tensor_type.shape.dim]
+
+        self._inputs = [_Arg(i.name, dims(i)) for i in model.graph.input if i.name in real]
+        self._outputs = [_Arg(o.name, dims(o)) for o in model.graph.output]
+        try:
+            self._net = cv2.dnn.readNetFromONNX(str(onnx_path))
+        except cv2.error as e:
+            raise ModelError(f"neither onnxruntime nor OpenCV can load it ({_first_line(e)})", path=str(onnx_path),
+                             hint="re-export the model (opset 13-20) and check it with onnx.checker") from None
+
+    def get_inputs(self):
+        return list(self._inputs)
+
+    def get_outputs(self):
+        return list(self._outputs)
+
+    def run(self, output_names, feed):
+        for name, x in feed.items():
+            self._net.setInput(np.ascontiguousarray(x, dtype=np.float32), name)
+        names = list(output_names or [o.name for o in self._outputs])
+        outs = self._net.forward(names)
+        return [np.asarray(o) for o in outs]
 
 
 def _without_ignored_inputs(onnx_path) -> bytes | None:
@@ -233,14 +291,16 @@ def _first_line(e: Exception) -> str:
     return (text[0] if text else type(e).__name__)[:300]
 
 
-def inspect_onnx(path, *, session=None) -> OnnxInfo:
+def inspect_onnx(path, *, session=None, keep: dict | None = None) -> OnnxInfo:
     """Check an ONNX file and read its input/output description.
 
     The image input is the one input of rank 4 that the graph reads and that
     is not a constant (see :func:`data_inputs`), with 3 (colour) or 1 (grey)
     channels; the embedding output is the first output whose non-batch
     dimensions multiply to the embedding size (a dummy run settles dynamic
-    shapes).
+    shapes).  A model onnxruntime cannot load or run is tried with OpenCV
+    (``info.runtime == "opencv"``).  When ``keep`` is a dict, the session that
+    worked is stored there under the path, for the embedding step to reuse.
     """
     import onnx
 
@@ -264,7 +324,23 @@ def inspect_onnx(path, *, session=None) -> OnnxInfo:
     except Exception as e:
         raise ModelError(f"onnx.checker rejects it ({_first_line(e)})", path=str(path),
                          hint="re-export the model") from None
-    sess = session or make_session(path)
+    try:
+        sess = session or make_session(path)
+        info = _describe(sess, model, path, locs)
+    except ModelError as ort_error:  # as published models load: what onnxruntime cannot run, OpenCV may
+        try:
+            sess = make_session(path, runtime="opencv")
+            info = replace(_describe(sess, model, path, locs), runtime="opencv")
+        except Exception:
+            raise ort_error from None
+        _logger.info("%s: onnxruntime cannot run it (%s); OpenCV can", path.name, ort_error.reason)
+    if keep is not None:
+        keep[str(path)] = sess
+    return info
+
+
+def _describe(sess, model, path: Path, locs) -> OnnxInfo:
+    """The :class:`OnnxInfo` of a model through a session, proven by one dummy run."""
     real, ignored = data_inputs(model)
     inputs = [i for i in sess.get_inputs() if i.name in real]
     image_inputs = [i for i in inputs if len(i.shape) == 4 and "float" in i.type]
@@ -664,18 +740,15 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
                   sessions: dict | None = None) -> PreparedModel:
     """Turn a model file into a :class:`PreparedModel` (exporting ``.pth`` files, cached by content hash).
 
-    When ``sessions`` is a dict, the onnxruntime session made to inspect the
-    model is stored there under the ONNX path, for the embedding step to reuse.
+    When ``sessions`` is a dict, the session made to inspect the model is
+    stored there under the ONNX path, for the embedding step to reuse.
     """
     path = Path(path)
     _check_file(path)
     display = name or path.stem
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES:
-        sess = make_session(path) if sessions is not None else None
-        info = inspect_onnx(path, session=sess)
-        if sessions is not None:
-            sessions[str(path)] = sess
+        info = inspect_onnx(path, keep=sessions)
         if embedding_dim is not None and embedding_dim != info.embedding_dim:
             raise ModelError(f"embedding size {embedding_dim} was given but the model outputs {info.embedding_dim}",
                              path=str(path))
@@ -721,9 +794,6 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
         meta_path.write_text(json.dumps({"max_abs_diff": check.max_abs_diff, "batch": check.batch, "arch": arch}))
         if progress:
             progress("export", 1, 1, display)
-    sess = make_session(onnx_path) if sessions is not None else None
-    info = inspect_onnx(onnx_path, session=sess)
-    if sessions is not None:
-        sessions[str(onnx_path)] = sess
+    info = inspect_onnx(onnx_path, keep=sessions)
     return PreparedModel(name=display, source=str(path), kind="pth", onnx_path=onnx_path, sha256=sha, info=info,
                          arch=arch, export_check=check, notes=tuple(notes))

@@ -276,7 +276,7 @@ def evaluate(
     prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare, sessions=sessions)
     if session_factory is None:
         def session_factory(pm):  # reuse the session made while inspecting the model
-            return sessions.pop(str(pm.onnx_path), None) or make_session(pm.onnx_path)
+            return sessions.pop(str(pm.onnx_path), None) or make_session(pm.onnx_path, runtime=pm.info.runtime)
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)

@@ -40,7 +40,6 @@ show_failures(ev)
 if not ev.models:
     st.stop()
 st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds))
-show_left_out(ev)
 
 best = ev.best()
 lo = min(float(r.hist_edges[0]) for r in ev.models)
@@ -72,3 +71,5 @@ for i, r in enumerate(sorted(ev.models, key=lambda r: r.auc, reverse=True)):
 
 st.subheader(t("compare.dist"))
 st.altair_chart(distribution_chart(ev.models, threshold=thr), key="dist_chart")
+
+show_left_out(ev)

@@ -202,3 +202,24 @@ def test_one_channel_models_get_grey_images(tmp_path, faces, layout):
     assert info.channels == 1 and info.layout == layout and "grey" in info.describe()
     ev = evaluate(faces, [ModelSpec(p)], cache_dir=tmp_path / "cache", n_boot=0)
     assert not ev.failures and ev.models[0].preprocessing.channels == 1 and ev.models[0].auc > 0.5
+
+
+def test_a_model_onnxruntime_cannot_run_is_run_by_opencv(tmp_path, faces):
+    """Block-quantised int8 files from the OpenCV Zoo (onnxruntime: "block_size must be 0") load as OpenCV loads
+    them; the shipped YuNet detector is such a file."""
+    import cv2
+
+    from faceroc_core.align import DETECTOR_PATH
+    from faceroc_core.models import make_session
+    from faceroc_core.pipeline import ModelSpec, evaluate
+
+    info = inspect_onnx(DETECTOR_PATH)
+    assert info.runtime == "opencv" and "run by OpenCV" in info.describe() and info.fixed_batch == 1
+    x = np.random.default_rng(0).normal(size=(1, 3, 640, 640)).astype(np.float32)
+    net = cv2.dnn.readNetFromONNX(str(DETECTOR_PATH))
+    net.setInput(x)
+    ref = net.forward(info.output_name)
+    got = make_session(DETECTOR_PATH, runtime="opencv").run([info.output_name], {info.input_name: x})[0]
+    assert np.array_equal(got, ref)
+    ev = evaluate(faces, [ModelSpec(DETECTOR_PATH, name="yunet")], cache_dir=tmp_path / "cache", n_boot=0)
+    assert not ev.failures and ev.models[0].info.runtime == "opencv" and ev.models[0].n_images == 20

@@ -38,8 +38,8 @@ def prepared(path: str, sha: str, arch: str | None, embedding_dim: int | None, s
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def ort_session(onnx_path: str, sha: str):
-    return make_session(onnx_path)
+def ort_session(onnx_path: str, sha: str, runtime: str = "onnxruntime"):
+    return make_session(onnx_path, runtime=runtime)
 
 
 def spec_of(m: ModelEntry) -> ModelSpec:
@@ -104,7 +104,7 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
     cache = _disk_cache()
     try:
         run = embed(ds.images, ready, batch_size=BATCH, progress=progress,
-                    session_factory=lambda pm: ort_session(str(pm.onnx_path), pm.sha256), cache=cache)
+                    session_factory=lambda pm: ort_session(str(pm.onnx_path), pm.identity, pm.info.runtime), cache=cache)
     finally:
         if cache is not None:
             cache.close()
