@@ -1,6 +1,7 @@
 # CPU image that runs the FaceROC dashboard on the bundled demo: docker build -t faceroc . && docker run -p 8501:8501 faceroc
 FROM python:3.11-slim
-ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 FACEROC_CACHE=/tmp/faceroc-cache
+ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 FACEROC_CACHE=/tmp/faceroc-cache \
+    FACEROC_MODEL_TIMEOUT=300 FACEROC_MODEL_MEMORY_GB=4
 WORKDIR /app
 COPY requirements.txt .
 # the CPU wheels of torch/torchvision keep the image small (PyPI's default build carries CUDA)

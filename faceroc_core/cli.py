@@ -20,6 +20,7 @@ from .metrics import DEFAULT_FARS, check_far
 from .models import ONNX_SUFFIXES, TORCH_SUFFIXES
 from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
 from .preprocess import PRESETS
+from .worker import Limits
 
 MODEL_OPTION_KEYS = ("name", "arch", "embedding_dim", "preset", "mean", "std", "size", "crop", "center_crop", "bgr",
                      "align")
@@ -159,7 +160,7 @@ def cmd_evaluate(ns) -> int:
             ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
                           use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                           progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
-                          n_boot=ns.bootstrap)
+                          n_boot=ns.bootstrap, limits=Limits.of(ns.model_timeout, ns.model_memory))
         finally:
             bars.close()
         if not ns.quiet and not any(sp.align for sp in specs):
@@ -242,7 +243,7 @@ def _print_summary(ev, *, quiet=False):
         print(f"{r.name[:28]:<28} {r.auc:>8.4f} {r.eer.eer:>8.4f} {tars}", file=sys.stderr)
     from .verdict import comparison
 
-    for sentence in comparison(ev.models, comparisons=ev.comparisons)[1:]:
+    for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:
         print(sentence, file=sys.stderr)
 
 
@@ -251,6 +252,14 @@ def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
     if not p.is_file():
         raise ScoresError("file not found", path=str(p))
     groups: OrderedDict[str, tuple[list, list]] = OrderedDict()
+    try:
+        return _read_scores(p, groups)
+    except UnicodeDecodeError as e:
+        raise ScoresError(f"is not UTF-8 text (byte {e.start})", path=str(p),
+                          hint="save the CSV as UTF-8 (in Excel: CSV UTF-8)") from None
+
+
+def _read_scores(p: Path, groups) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
     with open(p, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         cols = [c.strip().lower() for c in (reader.fieldnames or [])]
@@ -332,6 +341,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=32)
     ev.add_argument("--bootstrap", type=int, default=200, metavar="N",
                     help="resamples of the people for AUC intervals and model comparisons (0: off)")
+    ev.add_argument("--model-timeout", type=float, default=0, metavar="SECONDS",
+                    help="stop a model that takes longer than this in all (it fails alone; default: no limit)")
+    ev.add_argument("--model-memory", type=float, default=0, metavar="GB",
+                    help="stop a model that needs more memory than this (it fails alone; default: no limit)")
     ev.add_argument("--cache-dir", help="embedding/export cache (default ~/.cache/faceroc or $FACEROC_CACHE)")
     ev.add_argument("--no-cache", action="store_true", help="do not read or write the embedding cache")
     ev.add_argument("--max-temp", type=float, default=72.0, help="pause while the CPU is hotter than this (°C)")

@@ -30,8 +30,9 @@ from .cache import EmbeddingCache, entry_key
 from .dataset import ImageRecord, Skipped
 from .errors import FaceROCError, ImageError
 from .images import decode, read_bytes
-from .models import PreparedModel, make_session
+from .models import PreparedModel
 from .preprocess import Preprocessing, input_shape, preprocess
+from .worker import GuardedSession, Limits, release, shared_empty
 
 Progress = Callable[[str, int, int, "str | None"], None]
 
@@ -46,6 +47,7 @@ class ModelEmbeddings:
     valid: np.ndarray  # bool (n_images,)
     failed: tuple[Skipped, ...] = field(default=())  # images this model could not embed (bad output)
     from_cache: int = 0
+    error: str | None = None  # the model itself failed (time or memory limit, crash): no usable result
 
 
 @dataclass(frozen=True, eq=False)
@@ -103,6 +105,8 @@ def _run_model(session, model: PreparedModel, batch: np.ndarray, batch_size: int
     return np.concatenate(outs) if outs else np.zeros((0, info.embedding_dim), np.float32)
 
 
+NAN_REASON = "the model's embedding has NaN or infinite values"
+ZERO_REASON = "the model's embedding is all zeros (no direction to compare)"
 CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once
 CHUNK_IMAGES = 128
 PREP_THREADS = max(1, min(os.cpu_count() or 1, 8))
@@ -117,13 +121,30 @@ def embed(
     progress: Progress | None = None,
     session_factory: Callable[[PreparedModel], object] | None = None,
     thermal_limit_c: float | None = None,
+    limits: Limits | None = None,
 ) -> EmbeddingRun:
-    """Embed ``images`` with every model; see the module docstring."""
+    """Embed ``images`` with every model; see the module docstring.
+
+    Args:
+        images: the dataset's images, in order; row ``i`` of every result is ``images[i]``.
+        models: (model, preprocessing) pairs.
+        cache: embeddings (and face landmarks) already computed are taken from it, new ones stored.
+        batch_size: images per network call (models with a fixed batch size use theirs).
+        progress: ``progress(stage, done, total, model_name_or_None)`` with stage "read", "faces", "embed".
+        session_factory: makes the session a model runs in; by default a guarded worker process
+            (:class:`faceroc_core.worker.GuardedSession`) under ``limits``.
+        thermal_limit_c: pause between chunks while the CPU is hotter than this.
+        limits: time and memory limits per model (guarded sessions only).
+
+    Returns:
+        An :class:`EmbeddingRun`: per model a float32 (n_images, dim) array, the valid rows, the images it
+        could not embed with the reason, and ``error`` when the model itself failed.
+    """
     t_start = time.perf_counter()
     n = len(images)
     if batch_size < 1:
         raise FaceROCError(f"batch size must be >= 1, got {batch_size}")
-    session_factory = session_factory or (lambda m: make_session(m.onnx_path, runtime=m.info.runtime))
+    session_factory = session_factory or (lambda m: GuardedSession(m.onnx_path, limits=limits, label=m.name))
 
     # 1. read + hash every image once
     raws: list = [None] * n
@@ -175,6 +196,7 @@ def embed(
     for j, (_, p) in enumerate(models):
         by_prep[p].append(j)
     sessions = {}
+    model_error: dict[int, str] = {}  # the model itself failed: it is left out from then on
     failed: list[dict[int, str]] = [dict() for _ in models]
     model_done = [int(h.sum()) for h in have]
     if progress:
@@ -188,7 +210,10 @@ def embed(
         need = {p: [i for i in idx if not all(have[j][i] for j in js)] for p, js in by_prep.items()}
         for p, ii in need.items():  # one buffer per preprocessing, reused chunk after chunk (no fresh pages)
             if p not in buffers or len(buffers[p]) < len(ii):
-                buffers[p] = np.empty((len(ii),) + input_shape(p), np.float32)
+                if p in buffers:
+                    release(buffers.pop(p))
+                # in shared memory: a guarded model's worker reads its batches from here, with no copy
+                buffers[p] = shared_empty((max(len(ii), chunk),) + input_shape(p), np.float32)
         xs = {p: buffers[p][:len(ii)] for p, ii in need.items()}
         slot = {p: {i: r for r, i in enumerate(ii)} for p, ii in need.items()}
         bad: dict[int, str] = {}
@@ -226,49 +251,64 @@ def embed(
     per_image = sum(4 * p.channels * p.height * p.width for p in by_prep)
     chunk = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
     batches = [todo[b:b + chunk] for b in range(0, len(todo), chunk)]
-    with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
-        for idx in batches:
-            bad, per_prep = load(idx, pool)
-            thermal_guard(thermal_limit_c)
-            unreadable.update(bad)
-            for p, js in by_prep.items():
-                x, ok_idx, fails = per_prep[p]
-                for i, reason in fails.items():
-                    for j in js:
-                        failed[j][i] = reason
-                if x is None:
-                    continue
-                for j in js:
-                    m = models[j][0]
-                    rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
-                    if not rows:
-                        continue
-                    if j not in sessions:  # by position: two models may share a display name
-                        sessions[j] = session_factory(m)
-                    def on_slice(k, j=j, m=m):
-                        model_done[j] += k
-                        if progress:
-                            progress("embed", min(model_done[j], n), n, m.name)
 
-                    out = _run_model(sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size,
-                                     on_slice)
-                    new_items = []
-                    for r, vec in zip(rows, out):
-                        i = ok_idx[r]
-                        if vec.shape[0] != m.info.embedding_dim:
-                            failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
-                            continue
-                        if not np.all(np.isfinite(vec)):
-                            failed[j][i] = "the model's embedding has NaN or infinite values"
-                            continue
-                        if not np.any(vec):
-                            failed[j][i] = "the model's embedding is all zeros (no direction to compare)"
-                            continue
-                        embs[j][i] = vec
-                        have[j][i] = True
-                        new_items.append((keys[j][i], vec))
-                    if cache is not None and new_items:
-                        cache.put_many(new_items)
+    def run_model(j, x, ok_idx):
+        """Run model j on the chunk's rows it still needs; a failure of the model itself leaves it out."""
+        m = models[j][0]
+        rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
+        if not rows or j in model_error:
+            return
+        def on_slice(k):
+            model_done[j] += k
+            if progress:
+                progress("embed", min(model_done[j], n), n, m.name)
+
+        try:
+            if j not in sessions:  # by position: two models may share a display name
+                sessions[j] = session_factory(m)
+            out = _run_model(sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size, on_slice)
+        except FaceROCError as e:
+            model_error[j] = e.reason + (f" — {e.hint}" if e.hint else "")
+            return
+        new_items = []
+        for r, vec in zip(rows, out):
+            i = ok_idx[r]
+            if vec.shape[0] != m.info.embedding_dim:
+                failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
+                continue
+            if not np.all(np.isfinite(vec)):
+                failed[j][i] = NAN_REASON
+                continue
+            if not np.any(vec):
+                failed[j][i] = ZERO_REASON
+                continue
+            embs[j][i] = vec
+            have[j][i] = True
+            new_items.append((keys[j][i], vec))
+        if cache is not None and new_items:
+            cache.put_many(new_items)
+
+    try:
+        with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
+            for idx in batches:
+                bad, per_prep = load(idx, pool)
+                thermal_guard(thermal_limit_c)
+                unreadable.update(bad)
+                for p, js in by_prep.items():
+                    x, ok_idx, fails = per_prep[p]
+                    for i, reason in fails.items():
+                        for j in js:
+                            failed[j][i] = reason
+                    if x is not None:
+                        for j in js:
+                            run_model(j, x, ok_idx)
+    finally:
+        for sess in sessions.values():
+            if hasattr(sess, "close"):
+                sess.close()
+        for arr in buffers.values():
+            release(arr)
+        buffers.clear()
 
     if progress:
         for m, _ in models:
@@ -278,9 +318,11 @@ def embed(
     for j, (m, p) in enumerate(models):
         valid = have[j].copy()
         valid[list(unreadable)] = False
+        if j in model_error:
+            valid[:] = False
         fails = tuple(Skipped(images[i].relpath, r) for i, r in sorted(failed[j].items()) if i not in unreadable)
         results.append(ModelEmbeddings(model=m, preprocessing=p, embeddings=embs[j], valid=valid, failed=fails,
-                                       from_cache=from_cache[j]))
+                                       from_cache=from_cache[j], error=model_error.get(j)))
     return EmbeddingRun(images=tuple(images), unreadable=unread, results=tuple(results),
                         seconds=time.perf_counter() - t_start, detections=tuple(detections),
                         detect_seconds=t_detect)

@@ -204,11 +204,11 @@ def make_session(onnx_path, *, providers: list[str] | None = None, threads: int 
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.log_severity_level = 3
+    so.log_severity_level = 4  # its errors reach the user as exceptions, with the reason
     if threads:
         so.intra_op_num_threads = threads
     providers = providers or ["CPUExecutionProvider"]
-    ort.set_default_logger_severity(3)  # graph-cleaning chatter on stderr is not for users
+    ort.set_default_logger_severity(4)  # graph-cleaning chatter and error logs on stderr are not for users
     try:
         sess = ort.InferenceSession(str(onnx_path), sess_options=so, providers=providers)
         if len(sess.get_inputs()) > 1:
@@ -735,20 +735,33 @@ def default_cache_dir() -> Path:
     return Path(base) / "faceroc"
 
 
+def _inspect_guarded(path: Path, sessions: dict | None, limits, label: str) -> OnnxInfo:
+    from .worker import GuardedSession
+
+    gs = GuardedSession(path, limits=limits, label=label)
+    if sessions is not None:
+        sessions[str(path)] = gs
+    else:
+        gs.close()
+    return gs.info
+
+
 def prepare_model(path, *, name: str | None = None, arch: str | None = None, embedding_dim: int | None = None,
                   size: tuple[int, int] | None = None, cache_dir=None, progress=None,
-                  sessions: dict | None = None) -> PreparedModel:
+                  sessions: dict | None = None, limits=None) -> PreparedModel:
     """Turn a model file into a :class:`PreparedModel` (exporting ``.pth`` files, cached by content hash).
 
-    When ``sessions`` is a dict, the session made to inspect the model is
-    stored there under the ONNX path, for the embedding step to reuse.
+    The ONNX model is inspected in a guarded worker process
+    (:class:`faceroc_core.worker.GuardedSession`, under ``limits``).  When
+    ``sessions`` is a dict, that worker is kept there under the ONNX path, for
+    the embedding step to reuse; otherwise it is closed.
     """
     path = Path(path)
     _check_file(path)
     display = name or path.stem
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES:
-        info = inspect_onnx(path, keep=sessions)
+        info = _inspect_guarded(path, sessions, limits, display)
         if embedding_dim is not None and embedding_dim != info.embedding_dim:
             raise ModelError(f"embedding size {embedding_dim} was given but the model outputs {info.embedding_dim}",
                              path=str(path))
@@ -794,6 +807,6 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
         meta_path.write_text(json.dumps({"max_abs_diff": check.max_abs_diff, "batch": check.batch, "arch": arch}))
         if progress:
             progress("export", 1, 1, display)
-    info = inspect_onnx(onnx_path, keep=sessions)
+    info = _inspect_guarded(onnx_path, sessions, limits, display)
     return PreparedModel(name=display, source=str(path), kind="pth", onnx_path=onnx_path, sha256=sha, info=info,
                          arch=arch, export_check=check, notes=tuple(notes))

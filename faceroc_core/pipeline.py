@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -18,11 +19,12 @@ from .cache import EmbeddingCache
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, Progress, embed
 from .errors import DatasetError, FaceROCError, ModelError
-from .models import OnnxInfo, PreparedModel, default_cache_dir, make_session, prepare_model
+from .models import OnnxInfo, PreparedModel, default_cache_dir, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
 from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
+from .worker import GuardedSession, Limits
 from .uncertainty import MAX_PAIRS as MAX_BOOT_PAIRS
 
 _logger = logging.getLogger(__name__)
@@ -194,12 +196,12 @@ class Evaluation:
 
 
 def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | None = None,
-                prepare: Callable | None = None, sessions: dict | None = None):
-    """Prepare each model; a failure is recorded and the others go on."""
+                prepare: Callable | None = None, sessions: dict | None = None, limits: Limits | None = None):
+    """Prepare each model (in a guarded worker, under ``limits``); a failure is recorded and the others go on."""
     prepared, failures = [], []
     if prepare is None:
         def prepare(*a, **k):
-            return prepare_model(*a, sessions=sessions, **k)
+            return prepare_model(*a, sessions=sessions, limits=limits, **k)
     names = set()
     for spec in specs:
         name = spec.display_name
@@ -266,17 +268,44 @@ def evaluate(
     thermal_limit_c: float | None = None,
     prepare: Callable | None = None,
     n_boot: int = DEFAULT_BOOT,
+    limits: Limits | None = None,
 ) -> Evaluation:
-    """Evaluate every model on a labelled folder (or a :class:`Dataset`)."""
+    """Evaluate every model on a labelled folder (or a :class:`Dataset`).
+
+    Args:
+        images: a folder (or a :class:`Dataset`); identity from sub-folders or name prefixes (``labels``).
+        specs: the models and their options; display names are made unique (" (2)").
+        cache_dir, use_cache: the embedding/landmark/export cache.
+        fars: the FARs at which TAR is reported.
+        progress: ``progress(stage, done, total, model)``.
+        n_boot: bootstrap resamples of the people for intervals (0: none).
+        limits: time and memory limits per model; every model runs in its own worker process.
+
+    Returns:
+        An :class:`Evaluation`: metrics per model that ran, and a :class:`ModelFailure` with the reason
+        for every model that did not.
+    """
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
     ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels, identities=identities)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     sessions: dict = {}
-    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare, sessions=sessions)
+    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare, sessions=sessions,
+                                     limits=limits)
     if session_factory is None:
-        def session_factory(pm):  # reuse the session made while inspecting the model
-            return sessions.pop(str(pm.onnx_path), None) or make_session(pm.onnx_path, runtime=pm.info.runtime)
+        def session_factory(pm):  # reuse the worker that inspected the model
+            return sessions.pop(str(pm.onnx_path), None) or GuardedSession(pm.onnx_path, limits=limits, label=pm.name)
+    try:
+        return _evaluate_prepared(ds, prepared, failures, cache_dir=cache_dir, use_cache=use_cache,
+                                  batch_size=batch_size, progress=progress, session_factory=session_factory,
+                                  thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, n_boot=n_boot, limits=limits)
+    finally:
+        for leftover in sessions.values():  # workers of models that never ran
+            leftover.close()
+
+
+def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_size, progress, session_factory,
+                       thermal_limit_c, fars, t0, n_boot, limits):
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)
@@ -284,7 +313,7 @@ def evaluate(
     cache = EmbeddingCache(cache_dir) if use_cache else None
     try:
         run = embed(ds.images, prepared, cache=cache, batch_size=batch_size, progress=progress,
-                    session_factory=session_factory, thermal_limit_c=thermal_limit_c)
+                    session_factory=session_factory, thermal_limit_c=thermal_limit_c, limits=limits)
     finally:
         if cache is not None:
             cache.close()
@@ -312,15 +341,21 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
     samples = sample_indices(ds.images)
     for me in run.results:
         m = me.model
+        if me.error:
+            failures.append(ModelFailure(name=m.name, source=m.source, error=f"{m.source}: {me.error}"))
+            continue
         if progress:
             progress("score", 0, 1, m.name)
         v = me.valid
         ids = identities[v]
         gen, imp = pair_counts(np.unique(ids, return_counts=True)[1]) if ids.size else (0, 0)
         if gen == 0 or imp == 0:
+            why = Counter(s.reason for s in me.failed)
+            named = "; ".join(f"{k} for {c} image(s)" for k, c in why.most_common(3))
             failures.append(ModelFailure(name=m.name, source=m.source,
                                          error=f"{m.source}: too few images embedded ({int(v.sum())}) to form genuine "
-                                               f"and impostor pairs; see the skipped images"))
+                                               f"and impostor pairs" + (f": {named}" if named else
+                                                                        "; see the skipped images")))
             continue
         ps = pair_scores(me.embeddings[v], ids)
         kept[m.name] = (v, ps)

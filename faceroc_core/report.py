@@ -122,7 +122,21 @@ def metrics_rows(ev: Evaluation, *, threshold: float | None = None) -> list[dict
             row.update(threshold=m.threshold, tp=m.tp, fp=m.fp, tn=m.tn, fn=m.fn, accuracy=m.accuracy,
                        precision=m.precision, recall=m.recall, f1=m.f1)
         rows.append(row)
+    for f in ev.failures:  # every model that could not be evaluated, with the reason
+        rows.append({"model": f.name, "source": f.source, "error": f.error})
     return rows
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v):
+    """A cell as written to CSV: text that a spreadsheet would run as a formula gets a leading ' (OWASP)."""
+    if v is None:
+        return ""
+    if isinstance(v, str) and v.startswith(FORMULA_START):
+        return "'" + v
+    return v
 
 
 def _csv(rows: list[dict]) -> str:
@@ -135,7 +149,7 @@ def _csv(rows: list[dict]) -> str:
     w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        w.writerow({k: csv_cell(v) for k, v in r.items()})
     return buf.getvalue()
 
 
@@ -145,11 +159,13 @@ def metrics_csv(ev: Evaluation, *, threshold: float | None = None) -> str:
 
 def roc_points_csv(ev: Evaluation) -> str:
     buf = io.StringIO()
-    buf.write("model,threshold,fpr,tpr,tp,fp\n")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["model", "threshold", "fpr", "tpr", "tp", "fp"])
     for r in ev.models:
-        for t, f, tp_rate, tp, fp in zip(r.roc.thresholds, r.roc.fpr, r.roc.tpr, r.roc.tps, r.roc.fps):
-            name = '"' + r.name.replace('"', '""') + '"' if ("," in r.name or '"' in r.name) else r.name
-            buf.write(f"{name},{'' if not math.isfinite(t) else repr(float(t))},{f!r},{tp_rate!r},{tp},{fp}\n")
+        name = csv_cell(r.name)
+        for t, f, tp_rate, tp, fp in zip(r.roc.thresholds.tolist(), r.roc.fpr.tolist(), r.roc.tpr.tolist(),
+                                         r.roc.tps.tolist(), r.roc.fps.tolist()):
+            w.writerow([name, repr(t) if math.isfinite(t) else "", repr(f), repr(tp_rate), int(tp), int(fp)])
     return buf.getvalue()
 
 
@@ -218,7 +234,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                                                     several=len(ds.faces.several_faces))))
         parts.append("</p>")
     parts.append(f"<h2>{e(tx['summary'])}</h2><ul>")
-    for sentence in comparison(ev.models, lang=lang, comparisons=ev.comparisons):
+    for sentence in comparison(ev.models, lang=lang, comparisons=ev.comparisons, failures=ev.failures):
         parts.append(f"<li>{e(sentence)}</li>")
     parts.append("</ul>")
     # table

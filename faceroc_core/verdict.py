@@ -28,6 +28,7 @@ T = {
         "tar_none": "There are too few pairs of different people ({n_imp:,}) to measure how it does when at most 1 in 1,000 strangers may pass; test on more people to know.",
         "eer": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER).",
         "best": "Best model on these faces: {name}.",
+        "left_out": "Not compared, because they could not be evaluated: {names}. See the reasons below.",
         "ci": "On other people like these, its AUC would most likely lie between {low:.3f} and {high:.3f} (95% interval, {n} resamples of the people).",
         "sure": "{name} beats {other} in {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): the lead is clear.",
         "unsure": "{name} beats {other} in only {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): these faces cannot reliably tell the two apart; test on more people.",
@@ -49,6 +50,7 @@ T = {
         "tar_none": "別人のペアが {n_imp:,} 組しかなく、他人の誤受入を1000回に1回以下にした場合の性能は測れません。より多くの人で試してください。",
         "eer": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER）。",
         "best": "この顔データで最も良いモデル: {name}。",
+        "left_out": "評価できなかったため比較に含まれていないモデル: {names}。理由は下に示します。",
         "ci": "同じような別の人々で試すと、AUC はおそらく {low:.3f} から {high:.3f} の間になります（95% 区間、人物の再標本化 {n} 回）。",
         "sure": "人物を {n} 回再標本化したうち {p:.0%} で {name} が {other} を上回りました（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。差ははっきりしています。",
         "unsure": "人物を {n} 回再標本化したうち {name} が {other} を上回ったのは {p:.0%} だけでした（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。この顔データでは両者を確実には区別できません。より多くの人で試してください。",
@@ -120,8 +122,9 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdic
     return Verdict(model=result.name, grade=g, headline=tx[f"grade.{g}"], sentences=tuple(s), caveats=tuple(caveats))
 
 
-def comparison(results, *, lang: str = "en", comparisons=()) -> list[str]:
-    """Sentences that rank the models (best first).
+def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> list[str]:
+    """Sentences that rank the models (best first); models that could not be evaluated (``failures``) are named
+    right after the best one, so a "best model" is never claimed without them.
 
     With paired bootstrap ``comparisons`` (:mod:`.uncertainty`), the lead over
     each model is called clear when the 95% interval of the AUC difference
@@ -133,6 +136,8 @@ def comparison(results, *, lang: str = "en", comparisons=()) -> list[str]:
         return []
     ranked = sorted(results, key=lambda r: r.auc, reverse=True)
     out = [tx["best"].format(name=ranked[0].name)]
+    if failures:
+        out.append(tx["left_out"].format(names=", ".join(f.name for f in failures)))
     by_pair = {(c.better, c.worse): c for c in comparisons}
     for other in ranked[1:]:
         c = by_pair.get((ranked[0].name, other.name))

@@ -6,7 +6,7 @@ from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import t
 from ui.runner import Job, run_job
-from ui.views import confusion_frame, show_failures, show_left_out, show_metrics_table
+from ui.views import confusion_frame, plain, show_failures, show_left_out, show_metrics_table
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
@@ -17,7 +17,7 @@ if not usable or faces is None:
     st.warning(t("compare.need"))
     st.stop()
 
-job = Job(tuple(usable), faces)
+job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error))
 key = job.key()
 result = st.session_state.get("result")
 clicked = st.button(t("compare.run"), type="primary", key="run")
@@ -62,7 +62,7 @@ cols = st.columns(min(3, len(ev.models)))
 for i, r in enumerate(sorted(ev.models, key=lambda r: r.auc, reverse=True)):
     m = r.at_threshold(thr)
     with cols[i % len(cols)]:
-        st.markdown(f"**{r.name}**")
+        st.markdown(f"**{plain(r.name)}**")
         st.table(confusion_frame(m))
         st.markdown(
             f"accuracy **{m.accuracy:.3f}** · precision **{m.precision:.3f}** · recall **{m.recall:.3f}** · "

@@ -17,7 +17,8 @@ from ui.i18n import t
 from ui.runner import load_dataset
 
 MAX_MB = st.get_option("server.maxUploadSize")
-SOURCES = ["demo", "dir", "zip", "path"]
+SERVER_ROOT = state.server_root()
+SOURCES = ["demo", "dir", "zip"] + (["path"] if SERVER_ROOT else [])  # "path" only with FACEROC_DATA_ROOT
 LABELS = ["auto", "folder", "prefix"]
 
 st.title(t("faces.title"))
@@ -33,6 +34,9 @@ labels = st.radio(t("faces.labels"), LABELS, format_func=lambda s: t(f"faces.lab
 
 
 def _set(src):
+    old = state.faces()
+    if old is not None and old.kind in ("dir", "zip") and (src is None or old.root != src.root):
+        state.discard(old.root)  # the replaced upload leaves the disk
     state.set_faces(src)
     st.session_state.pop("result", None)
 
@@ -72,10 +76,9 @@ elif source == "path":
     path = st.text_input(t("faces.path"), value=current.root if current and current.kind == "path" else "",
                          key="faces_path")
     if st.button(t("faces.use_path"), key="faces_use_path") and path:
-        p = Path(path).expanduser().resolve()
-        root = os.environ.get("FACEROC_DATA_ROOT")
-        if root and not p.is_relative_to(Path(root).resolve()):
-            st.error(t("faces.path_denied", root=root), icon=":material/error:")
+        p = (SERVER_ROOT / path).resolve() if not Path(path).is_absolute() else Path(path).resolve()
+        if not p.is_relative_to(SERVER_ROOT):
+            st.error(t("faces.path_denied", root=SERVER_ROOT.name), icon=":material/error:")
         else:
             _set(state.FacesSource(kind="path", root=str(p), labels=labels, display=p.name))
 
@@ -156,6 +159,8 @@ else:
         st.caption(t("faces.framed", n=advice.n_checked))
     st.toggle(t("faces.align"), value=state.align_all(), key="align_all_toggle", help=t("faces.align_help"),
               on_change=_set_align_all)
+    if state.align_all():
+        st.success(t("faces.align_on"), icon=":material/center_focus_strong:")
     if pairs and (advice.suggest or state.align_all()):
         st.caption(t("faces.before_after"))
         cols = st.columns(len(pairs))

@@ -5,12 +5,13 @@ import streamlit as st
 
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import file_hash
-from faceroc_core.models import inline_external_data, infer_architecture, inspect_onnx, load_state_dict
+from faceroc_core.models import inline_external_data, infer_architecture, load_state_dict
+from faceroc_core.worker import GuardedSession
 from faceroc_core.preprocess import PRESET_HELP, PRESETS
 from ui import state
 from ui.i18n import t
-from ui.runner import load_dataset, prepare_entry
-from ui.views import show_preview
+from ui.runner import LIMITS, load_dataset, prepare_entry
+from ui.views import plain, show_preview
 
 MODEL_SUFFIXES = {".onnx": "onnx", ".pth": "pth", ".pt": "pth", ".bin": "pth", ".ckpt": "pth"}
 MAX_MB = st.get_option("server.maxUploadSize")
@@ -26,11 +27,17 @@ def model_view(fingerprint: str, prep_key: str, _faces, _prep):
 
 st.title(t("models.title"))
 st.write(t("models.intro"))
-st.caption(t("models.limit", mb=MAX_MB))
+st.caption(t("models.limit", mb=MAX_MB) + " " + t("models.guard", limits=LIMITS.describe()))
 
 
 def _clean_error(err: Exception, entry_path: str, filename: str) -> str:
     return str(err).replace(entry_path, filename)
+
+
+def remove(m) -> None:
+    state.set_models([e for e in state.models() if e.id != m.id])
+    state.discard(m.path)  # the uploaded file goes too
+    st.rerun()
 
 
 def add_uploads(files) -> None:
@@ -62,7 +69,7 @@ def add_uploads(files) -> None:
             if kind == "onnx":
                 data = inline_external_data(data, sides, source=name) if sides else data
                 path.write_bytes(data)
-                inspect_onnx(path)
+                GuardedSession(path, limits=LIMITS, label=name).close()  # inspected in a worker, under the limits
             else:
                 path.write_bytes(data)
                 match = infer_architecture(load_state_dict(path), source=name)
@@ -76,7 +83,9 @@ def add_uploads(files) -> None:
             error = _clean_error(e, str(path), name)
         except Exception as e:  # an unexpected failure shows beside this file only
             error = f"{name}: {type(e).__name__}: {e}"
-        added.append(state.ModelEntry(id=mid, name=Path(name).stem, path=str(path), filename=name, kind=kind,
+        taken = [e.name for e in added] + ([] if st.session_state.get("demo_models") else [e.name for e in state.models()])
+        added.append(state.ModelEntry(id=mid, name=state.unique_name(Path(name).stem, taken), path=str(path),
+                                      filename=name, kind=kind,
                                       sha=file_hash(path), arch=arch, embedding_dim=emb, error=error,
                                       notes=notes))
     if added:
@@ -97,12 +106,11 @@ if not entries:
 preset_names = list(PRESETS) + ["custom"]
 for m in entries:
     icon = ":material/error:" if m.error else (":material/local_fire_department:" if m.kind == "pth" else ":material/deployed_code:")
-    with st.expander(f"{icon} {m.name} — {m.filename}", expanded=bool(m.error) or len(entries) <= 3):
+    with st.expander(f"{icon} {plain(m.name)} — {plain(m.filename)}", expanded=bool(m.error) or len(entries) <= 3):
         if m.error:
             st.error(t("models.error", err=m.error))
             if st.button(t("models.remove"), key=f"rm_{m.id}"):
-                state.set_models([e for e in state.models() if e.id != m.id])
-                st.rerun()
+                remove(m)
             continue
         pm = prep = None
         problem = None
@@ -142,7 +150,10 @@ for m in entries:
         aligned = a1.checkbox(t("models.align"), value=state.aligns(m), key=f"align_{m.id}", help=t("models.align_help"))
         crop = a2.text_input(t("models.crop"), value=m.crop, placeholder="53,44,197,188", key=f"crop_{m.id}",
                              disabled=aligned)
-        changes = dict(name=name.strip() or m.name, preset=preset if preset != "custom" else m.preset, mean=mean,
+        new_name = name.strip() or m.name
+        if new_name != m.name:
+            new_name = state.unique_name(new_name, [e.name for e in entries if e.id != m.id])
+        changes = dict(name=new_name, preset=preset if preset != "custom" else m.preset, mean=mean,
                        std=std, bgr=bgr, arch=(arch or None), size=size.strip(), crop="" if aligned else crop.strip())
         if aligned != state.aligns(m):  # an explicit choice for this model from now on
             changes["align"] = aligned
@@ -152,7 +163,7 @@ for m in entries:
         if problem:
             st.error(problem, icon=":material/error:")
         if pm is not None:
-            st.markdown(f"**{t('models.read')}:** {pm.info.describe()}")
+            st.markdown(f"**{t('models.read')}:** {plain(pm.info.describe())}")
             st.caption(f"preprocessing: {prep.describe()} · sha256 {m.sha[:16]}…")
             if pm.export_check is not None:
                 st.success(t("models.export_ok", diff=pm.export_check.max_abs_diff), icon=":material/check_circle:")
@@ -168,5 +179,4 @@ for m in entries:
                 except FaceROCError:
                     pass  # the Faces page says what is wrong with the faces
         if st.button(t("models.remove"), key=f"rm_{m.id}"):
-            state.set_models([e for e in state.models() if e.id != m.id])
-            st.rerun()
+            remove(m)

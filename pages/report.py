@@ -5,7 +5,7 @@ from faceroc_core.charts import roc_chart, to_png, to_svg
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, model_verdict
 from ui.i18n import lang, t
-from ui.views import show_failures, show_metrics_table
+from ui.views import plain, show_failures, show_metrics_table
 
 CREDITS_DEMO = "ORL face database, Olivetti Research Laboratory (Samaria & Harter 1994)."
 
@@ -30,9 +30,9 @@ def exports(key: str, lang: str, log_far: bool, demo: bool, _ev):
     }
 
 
-sentences = comparison(ev.models, lang=lang(), comparisons=ev.comparisons)
+sentences = comparison(ev.models, lang=lang(), comparisons=ev.comparisons, failures=ev.failures)
 for i, sentence in enumerate(sentences):
-    st.markdown(f"### {sentence}" if i == 0 else sentence)
+    st.markdown(f"### {plain(sentence)}" if i == 0 else plain(sentence))
 if ev.uncertainty_note:
     st.caption(ev.uncertainty_note)
 show_failures(ev)
@@ -42,10 +42,10 @@ for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
     v = model_verdict(r, ev.dataset, lang=lang(), interval=ev.auc_intervals.get(r.name))
     box = {"excellent": st.success, "good": st.success, "fair": st.warning}.get(v.grade, st.error)
     with st.container(border=True):
-        st.markdown(f"#### {r.name}")
+        st.markdown(f"#### {plain(r.name)}")
         box(v.headline)
         for s in v.sentences:
-            st.markdown(f"- {s}")
+            st.markdown(f"- {plain(s)}")
         if v.caveats:
             st.caption(" ".join(v.caveats))
 

@@ -112,3 +112,65 @@ def make_raw_photos(root: Path, *, n_ids: int = 4, per_id: int = 4, seed: int = 
     if blank:
         Image.fromarray(rng.normal(120, 30, (300, 360, 3)).clip(0, 255).astype(np.uint8)).save(root / blank)
     return root
+
+
+def make_looping_onnx(path: Path, *, trips: int = 10**12, h: int = 32, w: int = 32) -> Path:
+    """An image model whose graph loops ``trips`` times (adds 1 to a counter each time) before answering."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Add", ["v_in", "one"], ["v_out"])],
+        "body",
+        [helper.make_tensor_value_info("iter", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, [1])],
+        initializer=[numpy_helper.from_array(np.ones(1, np.float32), "one")])
+    nodes = [
+        helper.make_node("Loop", ["trips", "cond", "v0"], ["v_final"], body=body),
+        helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+        helper.make_node("MatMul", ["flat", "W"], ["proj"]),
+        helper.make_node("Add", ["proj", "v_final"], ["emb"]),
+    ]
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(np.array(trips, np.int64), "trips"),
+             numpy_helper.from_array(np.array(True), "cond"),
+             numpy_helper.from_array(np.zeros(1, np.float32), "v0"),
+             numpy_helper.from_array(rng.normal(0, 0.01, (3 * h * w, 16)).astype(np.float32), "W")]
+    return _save_image_model(path, "looping", nodes, inits, h, w)
+
+
+def make_hungry_onnx(path: Path, *, gigabytes: float = 3.0, h: int = 32, w: int = 32) -> Path:
+    """An image model that builds a ``gigabytes``-sized tensor from its input at run time, then sums it away."""
+    from onnx import helper, numpy_helper
+
+    n = int(gigabytes * 2**30 / 4 / (3 * h * w))  # repeats of one image's pixels
+    rng = np.random.default_rng(0)
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"], axis=1),
+        helper.make_node("Tile", ["flat", "reps"], ["big"]),  # [N, 3hw * n]
+        helper.make_node("ReduceSum", ["big", "axes"], ["total"], keepdims=1),
+        helper.make_node("MatMul", ["flat", "W"], ["proj"]),
+        helper.make_node("Mul", ["total", "tiny"], ["small"]),
+        helper.make_node("Add", ["proj", "small"], ["emb"]),
+    ]
+    inits = [numpy_helper.from_array(np.array([1, n], np.int64), "reps"),
+             numpy_helper.from_array(np.array([1], np.int64), "axes"),
+             numpy_helper.from_array(np.array([1e-12], np.float32), "tiny"),
+             numpy_helper.from_array(rng.normal(0, 0.01, (3 * h * w, 16)).astype(np.float32), "W")]
+    return _save_image_model(path, "hungry", nodes, inits, h, w)
+
+
+def _save_image_model(path: Path, name: str, nodes, inits, h: int, w: int) -> Path:
+    """Save a graph reading ``x`` [N, 3, h, w] and writing ``emb`` [N, 16]."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, h, w])],
+                          [helper.make_tensor_value_info("emb", TensorProto.FLOAT, ["N", 16])], initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, str(path))
+    return path

@@ -2,7 +2,9 @@
 import io
 import json
 import zipfile
+from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -131,6 +133,16 @@ def test_bad_model_beside_good_ones(tmp_path):
     at.run()
     assert not at.exception
     assert len(roc_labels(at)) == 1 and any("Evaluated 1 model(s)" in s.value for s in at.success)
+    # the refused model is not forgotten: Compare, the verdict and the JSON name it with its reason
+    assert any("broken was not evaluated" in e.value and "not a valid ONNX" in e.value for e in at.error)
+    at.switch_page("pages/report.py")
+    at.run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "Not compared, because they could not be evaluated: broken" in text
+    ev = at.session_state["result"][1]
+    from faceroc_core.report import to_dict
+
+    assert [f["name"] for f in to_dict(ev)["failures"]] == ["broken"]
 
 
 def test_faces_page_demo_summary_and_zip_with_unsafe_paths(tmp_path):
@@ -222,3 +234,54 @@ def test_one_model_can_opt_out_of_alignment(tmp_path):
     assert models[0].align is False and all(m.align is None for m in models[1:])
     captions = [c.value for c in at.caption if c.value.startswith("preprocessing:")]
     assert sum("aligned" in c for c in captions) == 2
+
+
+def test_server_folders_only_under_a_data_root_that_holds_no_uploads(tmp_path, monkeypatch):
+    monkeypatch.delenv("FACEROC_DATA_ROOT", raising=False)
+    at = start("pages/faces.py")
+    assert "path" not in at.radio(key="faces_source").options  # off unless the server says where
+    # a root that holds the sessions' uploads would let one session open another's: still off
+    monkeypatch.setenv("FACEROC_DATA_ROOT", str(tmp_path))
+    at = start("pages/faces.py")
+    assert "path" not in at.radio(key="faces_source").options
+    data = tmp_path / "data"
+    make_raw_photos(data / "photos", n_ids=2, per_id=2)
+    monkeypatch.setenv("FACEROC_DATA_ROOT", str(data))
+    at = start("pages/faces.py")
+    at.radio(key="faces_source").set_value("path").run()
+    at.text_input(key="faces_path").set_value(str(tmp_path / "sessions")).run()
+    at.button(key="faces_use_path").click().run()
+    assert any("limited to" in e.value for e in at.error)
+    at.text_input(key="faces_path").set_value("photos").run()
+    at.button(key="faces_use_path").click().run()
+    assert not at.exception and any("4 images of 2 people" in s.value for s in at.success)
+
+
+def test_same_names_markdown_names_removal_and_no_server_paths(tmp_path):
+    at = start("pages/models.py")
+    a = make_linear_onnx(tmp_path / "a.onnx", seed=1).read_bytes()
+    b = make_linear_onnx(tmp_path / "b.onnx", seed=2).read_bytes()
+    sneaky = "![x](javascript:alert(1)) **big**"
+    at.file_uploader(key="model_upload").set_value([
+        ("model.onnx", a, "application/octet-stream"), ("model.onnx", b, "application/octet-stream"),
+        (f"{sneaky}.onnx", a, "application/octet-stream")]).run()
+    assert not at.exception
+    models = at.session_state["models"]
+    assert [m.name for m in models] == ["model", "model (2)", sneaky]
+    labels = [e.label for e in at.expander]
+    assert not any("![x](" in lab for lab in labels) and any("\\!\\[x\\]" in lab for lab in labels)
+    at.switch_page("pages/compare.py")
+    at.run()
+    ev = at.session_state["result"][1]
+    by = {r.name: r for r in ev.models}
+    assert by["model"].auc != by["model (2)"].auc or not np.array_equal(by["model"].roc.tpr, by["model (2)"].roc.tpr)
+    from faceroc_core.report import metrics_csv, to_json
+
+    sessions = str(tmp_path / "sessions")
+    assert sessions not in to_json(ev) and sessions not in metrics_csv(ev)
+    at.switch_page("pages/models.py")
+    at.run()
+    folder = Path(models[0].path).parent
+    assert folder.is_dir()
+    at.button(key=f"rm_{models[0].id}").click().run()
+    assert not folder.exists() and len(at.session_state["models"]) == 2

@@ -62,6 +62,22 @@ def server(tmp_path):
         log.close()
 
 
+def open_demo_and_upload_faces(p, server, folder, summary):
+    """Open the app (the demo's chart on screen), upload ``folder`` on Faces, wait for its ``summary``."""
+    from playwright.sync_api import expect
+
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 3200})
+    page.goto(server)
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+    nav.get_by_text("Faces", exact=True).click()
+    page.get_by_text("Upload a folder", exact=True).click()
+    page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(folder))
+    expect(page.get_by_text(summary)).to_be_visible()
+    return browser, page, nav
+
+
 def test_upload_folder_and_two_models_then_compare(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -73,17 +89,7 @@ def test_upload_folder_and_two_models_then_compare(server, tmp_path):
     models = [ROOT / "demo" / "models" / "C_epoch60.onnx", ROOT / "demo" / "models" / "B_epoch18.pth"]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 3200})
-        page.goto(server)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        # the demo is already on screen
-        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
-
-        nav.get_by_text("Faces", exact=True).click()
-        page.get_by_text("Upload a folder", exact=True).click()
-        page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(faces))
-        expect(page.get_by_text("100 images of 10 people")).to_be_visible()
+        browser, page, nav = open_demo_and_upload_faces(p, server, faces, "100 images of 10 people")
         expect(page.get_by_text("Skipped files (1)")).to_be_visible()
 
         nav.get_by_text("Models", exact=True).click()
@@ -121,17 +127,10 @@ def test_raw_photos_get_the_alignment_suggestion_and_the_model_view(server, tmp_
     expect.set_options(timeout=180_000)
     photos = make_raw_photos(tmp_path / "photos", n_ids=5)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 3200})
-        page.goto(server)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
-        nav.get_by_text("Faces", exact=True).click()
-        page.get_by_text("Upload a folder", exact=True).click()
-        page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(photos))
-        expect(page.get_by_text("20 images of 5 people")).to_be_visible()
+        browser, page, nav = open_demo_and_upload_faces(p, server, photos, "20 images of 5 people")
         expect(page.get_by_text("These look like photos, not face crops", exact=False)).to_be_visible()
         page.locator(".st-key-align_all_toggle label").click()
+        expect(page.get_by_text("Alignment is on", exact=False)).to_be_visible()
         expect(page.get_by_text("Before and after alignment")).to_be_visible()
         page.screenshot(path=str(tmp_path / "faces.png"), full_page=True)
 

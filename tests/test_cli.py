@@ -239,3 +239,11 @@ def test_align_in_the_config_file(tmp_path):
                  "--cache-dir", str(tmp_path / "c"), "--bootstrap", "0"]) == 0
     by = {m["name"]: m for m in json.loads(out.read_text())["models"]}
     assert by["aligned"]["align"] and not by["raw"]["align"] and "raw" in by["raw"]["preprocessing"]
+
+
+def test_scores_file_that_is_not_utf8_is_a_clear_error(tmp_path, capsys):
+    p = tmp_path / "scores.csv"
+    p.write_bytes("label,score,model\n1,0.9,café\n0,0.1,café\n".encode("latin-1"))
+    assert main(["scores", str(p), "--json", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert "is not UTF-8 text" in err and "scores.csv" in err and "Traceback" not in err

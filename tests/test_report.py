@@ -92,3 +92,34 @@ def test_evaluation_json_has_intervals_and_comparisons(tmp_path):
     assert {c["better"], c["worse"]} == {"m0", "m1"} and 0 <= c["p_better"] <= 1
     assert c["better"] == max(d["models"], key=lambda m: m["auc"])["name"]
     assert evaluate(faces, models, cache_dir=tmp_path / "c", n_boot=0).auc_intervals == {}
+
+
+def test_csv_exports_read_back_as_numbers_and_never_as_formulas():
+    import io
+
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(50), np.zeros(500)]
+    names = ["=HYPERLINK(\"http://x\")", "+1+1", "-2", "@SUM(A1)", "plain, with comma"]
+    ev = evaluate_scores({n: (rng.normal(y, 1), y) for n in names})
+    for text in (metrics_csv(ev, threshold=0.5), roc_points_csv(ev)):
+        df = pd.read_csv(io.StringIO(text))
+        assert not any(str(v).startswith(("=", "+", "-", "@")) for v in df["model"])
+        assert set(df["model"]) == {"'" + n if n[0] in "=+-@" else n for n in names}
+        numeric = df.drop(columns=[c for c in ("model", "source") if c in df]).dropna(axis=1, how="all")
+        assert all(pd.api.types.is_numeric_dtype(numeric[c]) for c in numeric), numeric.dtypes
+    assert "np.float64" not in roc_points_csv(ev)
+
+
+def test_failed_models_are_named_in_every_export(ev):
+    from dataclasses import replace
+
+    from faceroc_core.pipeline import ModelFailure
+
+    bad = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", error="broken.onnx: not ONNX"),))
+    assert json.loads(to_json(bad))["failures"][0]["error"] == "broken.onnx: not ONNX"
+    assert "broken,broken.onnx" in metrics_csv(bad) and "not ONNX" in metrics_csv(bad)
+    html = html_report(bad)
+    assert "Not compared, because they could not be evaluated: broken." in html and "not ONNX" in html
+    assert comparison(bad.models, failures=bad.failures)[1].startswith("Not compared")

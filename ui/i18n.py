@@ -27,6 +27,8 @@ S: dict[str, dict[str, str]] = {
     "models.upload": {"en": "Add model files", "ja": "モデルファイルを追加"},
     "models.limit": {"en": "Up to {mb:,} MB per upload. Files are kept only for this browser session.",
                      "ja": "1 回のアップロードは {mb:,} MB まで。ファイルはこのブラウザのセッションの間だけ保持されます。"},
+    "models.guard": {"en": "Each model runs in its own process: {limits} (a model past them fails alone).",
+                     "ja": "各モデルは別プロセスで実行されます: {limits}（超えたモデルだけが失敗します）。"},
     "models.none": {"en": "No models yet: add some above.", "ja": "モデルがありません。上から追加してください。"},
     "models.name": {"en": "Display name", "ja": "表示名"},
     "models.arch": {"en": "Architecture (timm name)", "ja": "アーキテクチャ（timm 名）"},
@@ -109,6 +111,8 @@ S: dict[str, dict[str, str]] = {
                         "ja": "サンプル {n} 枚のうち顔が見つかったのは {found} 枚だけなので、位置合わせするとほとんどの画像が除外されます。"},
     "faces.framed": {"en": "The faces are already framed alike ({n} sample images checked); alignment is optional.",
                      "ja": "顔はすでに同じように切り抜かれています（サンプル {n} 枚を確認）。位置合わせは任意です。"},
+    "faces.align_on": {"en": "Alignment is on: every model gets aligned faces (a model can opt out on Models).",
+                       "ja": "位置合わせはオンです: すべてのモデルに位置合わせした顔を入力します（モデルページで個別にオフにできます）。"},
     "faces.before_after": {"en": "Before and after alignment", "ja": "位置合わせの前と後"},
     "faces.no_detector": {"en": "Face detection is unavailable here: {why}", "ja": "顔検出が使えません: {why}"},
     # compare

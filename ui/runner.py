@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 import streamlit as st
 
@@ -19,13 +20,16 @@ from faceroc_core.dataset import Dataset, scan_folder
 from faceroc_core.embed import EmbeddingRun, embed
 from faceroc_core.errors import FaceROCError
 from faceroc_core.metrics import DEFAULT_FARS
-from faceroc_core.models import PreparedModel, make_session, prepare_model
+from faceroc_core.models import PreparedModel, prepare_model
+from faceroc_core.worker import Limits
 from faceroc_core.pipeline import Evaluation, ModelFailure, ModelSpec, measure_run, resolve_preprocessing, spec_from_options
 
 from .i18n import t
 from .state import FacesSource, ModelEntry
 
 BATCH = 32
+# every model runs in its own worker process under these limits (stated on the Models page)
+LIMITS = Limits.of(os.environ.get("FACEROC_MODEL_TIMEOUT", "300"), os.environ.get("FACEROC_MODEL_MEMORY_GB", "4"))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -34,12 +38,7 @@ def prepared(path: str, sha: str, arch: str | None, embedding_dim: int | None, s
     from faceroc_core.preprocess import parse_size
 
     return prepare_model(path, arch=arch or None, embedding_dim=embedding_dim,
-                         size=parse_size(size) if size else None)
-
-
-@st.cache_resource(show_spinner=False, max_entries=32)
-def ort_session(onnx_path: str, sha: str, runtime: str = "onnxruntime"):
-    return make_session(onnx_path, runtime=runtime)
+                         size=parse_size(size) if size else None, limits=LIMITS)
 
 
 def spec_of(m: ModelEntry) -> ModelSpec:
@@ -52,9 +51,7 @@ def prepare_entry(m: ModelEntry):
     """(PreparedModel, Preprocessing) for an entry, or raise FaceROCError."""
     spec = spec_of(m)
     pm = prepared(m.path, m.sha, m.arch or None, m.embedding_dim, m.size)
-    from dataclasses import replace
-
-    pm = replace(pm, name=m.name)
+    pm = replace(pm, name=m.name, source=m.filename)  # the file's own name: never the server path
     return pm, resolve_preprocessing(spec, pm.info)
 
 
@@ -62,6 +59,7 @@ def prepare_entry(m: ModelEntry):
 class Job:
     models: tuple[ModelEntry, ...]
     faces: FacesSource
+    refused: tuple[ModelEntry, ...] = ()  # models whose files could not be used at all (shown as failures)
 
     def key(self) -> str:
         h = hashlib.sha256(self.faces.fingerprint().encode())
@@ -103,8 +101,7 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
 
     cache = _disk_cache()
     try:
-        run = embed(ds.images, ready, batch_size=BATCH, progress=progress,
-                    session_factory=lambda pm: ort_session(str(pm.onnx_path), pm.identity, pm.info.runtime), cache=cache)
+        run = embed(ds.images, ready, batch_size=BATCH, progress=progress, cache=cache, limits=LIMITS)
     finally:
         if cache is not None:
             cache.close()
@@ -129,11 +126,12 @@ def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple
 
 def run_job(job: Job) -> Evaluation:
     import time
-    from dataclasses import replace
 
     t0 = time.perf_counter()
     key = job.key()
     run, failures = cached_embeddings(key, job)
     with st.spinner(t("compare.stage.score")):
         ev = cached_metrics(key, job, run, failures)
-    return replace(ev, seconds=time.perf_counter() - t0)
+    refused = tuple(ModelFailure(name=m.name, source=m.filename, error=m.error) for m in job.refused)
+    return replace(ev, seconds=time.perf_counter() - t0, failures=ev.failures + refused,
+                   dataset=replace(ev.dataset, root=job.faces.display))

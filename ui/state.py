@@ -21,7 +21,6 @@ import streamlit as st
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "demo" / "demo.toml"
 SESSION_BASE = Path(os.environ.get("FACEROC_SESSION_DIR") or tempfile.gettempdir()) / "faceroc-sessions"
-SERVER_DATA_ROOT = os.environ.get("FACEROC_DATA_ROOT")  # if set, server folders must lie under it
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,45 @@ def session_dir() -> Path:
         st.session_state["_workdir"] = d
         atexit.register(shutil.rmtree, d, True)
     return Path(d)
+
+
+def server_root() -> Path | None:
+    """The folder that "folder on the server" may read, or None when that option is off.
+
+    Only offered when ``FACEROC_DATA_ROOT`` is set, and never when the sessions' upload
+    folder lies inside it (one session must not open another's uploads).
+    """
+    root = os.environ.get("FACEROC_DATA_ROOT")
+    if not root:
+        return None
+    r = Path(root).expanduser().resolve()
+    base = SESSION_BASE.resolve()
+    if base == r or base.is_relative_to(r):
+        return None
+    return r
+
+
+def discard(path: str | None) -> None:
+    """Delete the upload folder holding ``path`` (``<session>/<kind>/<id>``); files outside this session's folder,
+    such as the bundled demo, are never touched."""
+    d = st.session_state.get("_workdir")
+    if not path or not d:
+        return
+    base, p = Path(d).resolve(), Path(path).resolve()
+    if not p.is_relative_to(base):
+        return
+    rel = p.relative_to(base).parts
+    if len(rel) >= 2:
+        shutil.rmtree(base / rel[0] / rel[1], ignore_errors=True)
+
+
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... so that no two models share a display name."""
+    taken = set(taken)
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name} ({k})", k + 1
+    return out
 
 
 def new_id() -> str:

@@ -38,7 +38,7 @@ def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
 
 def show_failures(ev: Evaluation) -> None:
     for f in ev.failures:
-        st.error(t("compare.failed", name=f.name, err=f.error), icon=":material/error:")
+        st.error(t("compare.failed", name=plain(f.name), err=plain(f.error)), icon=":material/error:")
 
 
 def confusion_frame(m) -> pd.DataFrame:
@@ -46,6 +46,15 @@ def confusion_frame(m) -> pd.DataFrame:
         {t("cm.accepted"): [m.tp, m.fp], t("cm.rejected"): [m.fn, m.tn]},
         index=[t("cm.same"), t("cm.diff")],
     )
+
+
+_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+
+
+def plain(text: str) -> str:
+    """User text (model, file, identity names) made literal for st.markdown and labels: no links, images,
+    HTML or emphasis can come out of it."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in str(text))
 
 
 def show_left_out(ev: Evaluation) -> None:
