@@ -48,7 +48,8 @@ def confusion_frame(m) -> pd.DataFrame:
     )
 
 
-_MD_SPECIAL = "\\`*_{}[]()#+-.!|<>~$:"
+# what can make links, images, HTML, emphasis, code, tables or LaTeX inside a line that starts with our own text
+_MD_SPECIAL = "\\`*_{}[]#!|<>~$"
 
 
 def plain(text: str) -> str:
