@@ -22,6 +22,7 @@ from .errors import DatasetError
 MAX_FILES = 20_000
 MAX_TOTAL_BYTES = 2 * 1024**3
 MAX_FILE_BYTES = 50 * 1024**2
+MAX_RATIO = 100  # photos barely compress (JPEG/PNG ~1:1, PGM ~2:1); a member packed tighter than this is refused
 _SAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
 
 
@@ -148,16 +149,44 @@ def ingest_zip(source, dest, *, labels: str = "auto") -> Ingested:
             raise DatasetError(f"the zip unpacks to more than {MAX_TOTAL_BYTES // 2**30} GB",
                                hint="upload a smaller set, or give a folder path on the server")
 
+        total = 0
+
         def members():
+            nonlocal total
             for info in infos:
                 if info.flag_bits & 0x1:
                     yield info.filename, "encrypted zip member (not supported)"
                 elif info.file_size > MAX_FILE_BYTES:
                     yield info.filename, f"larger than {MAX_FILE_BYTES // 2**20} MB"
+                elif info.compress_size and info.file_size > MAX_RATIO * info.compress_size:
+                    yield info.filename, (f"compresses {info.file_size // info.compress_size:,}:1, more than a photo "
+                                          f"can (a zip bomb?); not unpacked")
                 else:
                     try:
-                        yield info.filename, zf.read(info)
+                        data = _read_member(zf, info)
+                    except DatasetError as e:
+                        yield info.filename, e.reason
+                        continue
                     except Exception as e:  # corrupt member: listed, the others go on
                         yield info.filename, f"corrupt zip member ({e})"
+                        continue
+                    total += len(data)
+                    if total > MAX_TOTAL_BYTES:
+                        raise DatasetError(f"the zip unpacks to more than {MAX_TOTAL_BYTES // 2**30} GB",
+                                           hint="upload a smaller set, or give a folder path on the server")
+                    yield info.filename, data
 
         return ingest_files(list(members()), dest, labels=labels)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, counted as they are unpacked: a header that lies about the size cannot get past the cap."""
+    out = bytearray()
+    with zf.open(info) as f:
+        while chunk := f.read(1 << 20):
+            out += chunk
+            if len(out) > MAX_FILE_BYTES:
+                raise DatasetError(f"unpacks to more than {MAX_FILE_BYTES // 2**20} MB; not unpacked")
+            if info.compress_size and len(out) > MAX_RATIO * info.compress_size:
+                raise DatasetError(f"unpacks to more than {MAX_RATIO}x its packed size (a zip bomb?); not unpacked")
+    return bytes(out)

@@ -285,3 +285,17 @@ def test_same_names_markdown_names_removal_and_no_server_paths(tmp_path):
     assert folder.is_dir()
     at.button(key=f"rm_{models[0].id}").click().run()
     assert not folder.exists() and len(at.session_state["models"]) == 2
+
+
+def test_idle_session_folders_are_swept(tmp_path):
+    import os
+    import time
+
+    at = start("pages/models.py")
+    at.file_uploader(key="model_upload").set_value(
+        [("m.onnx", make_linear_onnx(tmp_path / "m.onnx").read_bytes(), "application/octet-stream")]).run()
+    old = Path(at.session_state["_workdir"])
+    long_ago = time.time() - 7 * 3600
+    os.utime(old, (long_ago, long_ago))
+    fresh = start()  # another visitor arrives: the folder idle for 7 hours goes
+    assert not old.exists() and fresh.session_state["_swept"] == 1

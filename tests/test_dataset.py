@@ -81,3 +81,27 @@ def test_real_orl_folder():
     assert len(ds.identities) == 40 and len(ds.images) == 400
     assert ds.pair_counts() == (40 * 45, 400 * 399 // 2 - 40 * 45)
     assert [s.path for s in ds.skipped] == ["README"]
+
+
+def test_zip_bomb_members_are_refused_before_anything_is_written(tmp_path):
+    import io
+    import time
+    import zipfile
+
+    from faceroc_core.ingest import ingest_zip
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        for k in range(40):  # 40 x 48 MB of zeros: ~2 GB unpacked from a few MB
+            z.writestr(f"faces/p{k % 2}/{k:02d}.png", b"\0" * (48 * 2**20))
+        real = make_faces(tmp_path / "real", n_ids=2, per_id=2)
+        for p in sorted(real.rglob("*.png")):
+            z.writestr(f"faces/{p.parent.name}/{p.name}", p.read_bytes())
+    assert len(buf.getvalue()) < 5 * 2**20
+    t0 = time.perf_counter()
+    got = ingest_zip(buf.getvalue(), tmp_path / "out")
+    assert time.perf_counter() - t0 < 10
+    written = sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert written < 2**20 and got.n_images == 4
+    reasons = [s.reason for s in got.skipped]
+    assert len(reasons) == 40 and all("zip bomb" in r for r in reasons)

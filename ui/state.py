@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import tomllib
 import uuid
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,9 @@ class FacesSource:
         return h.hexdigest()
 
 
+IDLE_SECONDS = float(os.environ.get("FACEROC_SESSION_IDLE_HOURS", "6")) * 3600
+
+
 def session_dir() -> Path:
     d = st.session_state.get("_workdir")
     if d is None or not Path(d).is_dir():
@@ -83,6 +87,34 @@ def session_dir() -> Path:
         st.session_state["_workdir"] = d
         atexit.register(shutil.rmtree, d, True)
     return Path(d)
+
+
+def touch_session() -> None:
+    """Mark this session's folder as in use (its files outlive it by at most the idle time)."""
+    d = st.session_state.get("_workdir")
+    if d and Path(d).is_dir():
+        os.utime(d)
+
+
+def sweep_idle_sessions(now: float | None = None) -> int:
+    """Delete other sessions' folders untouched for longer than the idle time; returns how many went.
+
+    Streamlit says nothing when a browser tab closes, so a session's uploads are
+    deleted once it has been idle this long (and at server exit).
+    """
+    now = time.time() if now is None else now
+    mine = st.session_state.get("_workdir")
+    gone = 0
+    if not SESSION_BASE.is_dir():
+        return 0
+    for d in SESSION_BASE.glob("s-*"):
+        try:
+            if d.is_dir() and str(d) != mine and now - d.stat().st_mtime > IDLE_SECONDS:
+                shutil.rmtree(d, ignore_errors=True)
+                gone += 1
+        except OSError:
+            continue
+    return gone
 
 
 def server_root() -> Path | None:
@@ -148,6 +180,9 @@ def demo_entries() -> tuple[list[ModelEntry], FacesSource]:
 
 def init() -> None:
     ss = st.session_state
+    if "_swept" not in ss:  # once per browser session
+        ss["_swept"] = sweep_idle_sessions()
+    touch_session()
     if "lang" not in ss:
         ss["lang"] = "en"
     if "models" not in ss:
