@@ -3,7 +3,7 @@
 Usable from Python, from the CLI (``python -m faceroc_core``) and from the
 Streamlit dashboard; nothing here imports Streamlit.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .errors import DatasetError, FaceROCError, ImageError, ModelError, ScoresError  # noqa: E402
 from .metrics import (  # noqa: E402
