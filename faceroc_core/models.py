@@ -628,7 +628,6 @@ def infer_architecture(sd: dict, *, source: str = "") -> ArchMatch:
 def build_timm_model(sd: dict, *, arch: str, embedding_dim: int | None = None, source: str = ""):
     """Build ``arch`` with a Linear head of the state_dict's size, load ``sd`` strictly, eval mode."""
     import timm
-    import torch
 
     if arch not in timm.list_models():
         close = timm.list_models(f"*{arch.split('_')[0]}*")[:5]

@@ -18,8 +18,8 @@ from . import metrics as M
 from .cache import EmbeddingCache
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, Progress, embed
-from .errors import DatasetError, FaceROCError, ModelError
-from .models import OnnxInfo, PreparedModel, default_cache_dir, prepare_model
+from .errors import FaceROCError, ModelError
+from .models import OnnxInfo, default_cache_dir, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices

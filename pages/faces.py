@@ -1,6 +1,5 @@
 """Faces: choose the labelled images (demo, folder upload, .zip, or a folder on the server)."""
 import hashlib
-import os
 from pathlib import Path
 
 import pandas as pd

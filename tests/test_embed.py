@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from faceroc_core import embed as E
 from faceroc_core.cache import EmbeddingCache
