@@ -288,6 +288,7 @@ def embed(
         if cache is not None and new_items:
             cache.put_many(new_items)
 
+    finished = False
     try:
         with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
             for idx in batches:
@@ -302,10 +303,11 @@ def embed(
                     if x is not None:
                         for j in js:
                             run_model(j, x, ok_idx)
+        finished = True
     finally:
         for sess in sessions.values():
-            if hasattr(sess, "close"):
-                sess.close()
+            if isinstance(sess, GuardedSession):
+                sess.close(kill=not finished)  # interrupted (Cancel, Ctrl-C): no batch is waited for
         for arr in buffers.values():
             release(arr)
         buffers.clear()

@@ -734,6 +734,13 @@ def default_cache_dir() -> Path:
     return Path(base) / "faceroc"
 
 
+def _export_checked(path: str, arch: str, embedding_dim: int | None, onnx_path: str, h: int, w: int) -> ExportCheck:
+    """In a worker: load the state_dict, build the timm model, export it to ONNX and check it against PyTorch."""
+    model = build_timm_model(load_state_dict(path), arch=arch, embedding_dim=embedding_dim, source=path)
+    export_to_onnx(model, onnx_path, height=h, width=w)
+    return verify_export(model, onnx_path, height=h, width=w)
+
+
 def _inspect_guarded(path: Path, sessions: dict | None, limits, label: str) -> OnnxInfo:
     from .worker import GuardedSession
 
@@ -796,9 +803,11 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
     if check is None:
         if progress:
             progress("export", 0, 1, display)
-        model = build_timm_model(sd, arch=arch, embedding_dim=embedding_dim, source=str(path))
-        export_to_onnx(model, onnx_path, height=h, width=w)
-        check = verify_export(model, onnx_path, height=h, width=w)
+        from .worker import run_guarded
+
+        # built, exported and checked in a guarded worker: the state_dict decides how big the network is
+        check = run_guarded(_export_checked, (str(path), arch, embedding_dim, str(onnx_path), h, w), limits=limits,
+                            label=display, path=str(path), imports=("torch", "timm", "onnxscript"))
         if not check.ok:
             onnx_path.unlink(missing_ok=True)
             raise ModelError(f"ONNX export disagrees with PyTorch (max abs difference {check.max_abs_diff:.2e} > "

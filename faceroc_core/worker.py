@@ -234,6 +234,47 @@ def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
             return
 
 
+def _call(conn, fn, args, memory_bytes, imports):
+    """The worker side of :func:`run_guarded`."""
+    try:
+        import importlib
+
+        for name in imports:  # libraries map their code first; the limit is on what the model then takes
+            importlib.import_module(name)
+        if memory_bytes:
+            _limit_memory(memory_bytes)
+        conn.send(("ok", fn(*args)))
+    except BaseException as e:
+        kind = "memory" if _is_memory_error(e) else ("model" if isinstance(e, ModelError) else "crash")
+        reason = e.reason if isinstance(e, ModelError) else f"{type(e).__name__}: {str(e).strip()[:300]}"
+        conn.send(("error", kind, reason, getattr(e, "hint", None)))
+
+
+def run_guarded(fn, args=(), *, limits: Limits | None = None, label: str = "", path: str | None = None,
+                imports: tuple[str, ...] = ()):
+    """``fn(*args)`` in a worker process under ``limits``; its result, or a :class:`ModelError` with the reason.
+
+    ``fn`` must be a module-level function and its result picklable (as for any
+    multiprocessing target).  Used for work on an untrusted model other than
+    running it: the ``.pth`` export.  ``imports`` are imported before the memory
+    limit applies (torch maps far more address space than it uses).
+    """
+    limits = limits or Limits()
+    ctx = _context()
+    conn, child = ctx.Pipe()
+    proc = ctx.Process(target=_call, args=(child, fn, args, limits.memory_bytes, tuple(imports)), daemon=True)
+    guard = GuardedSession.__new__(GuardedSession)  # its bookkeeping and reasons, without a model session
+    guard.limits, guard.label, guard._path, guard._used, guard._dead = limits, label, path or label, 0.0, None
+    guard._conn, guard._proc = conn, proc
+    t0 = time.perf_counter()
+    _start_without_main(proc)
+    child.close()
+    try:
+        return guard._receive(t0)
+    finally:
+        guard.close()
+
+
 class GuardedSession:
     """A model in its own worker process; see the module docstring."""
 
@@ -302,7 +343,7 @@ class GuardedSession:
             self._fail(self._memory_reason(), hint="raise the memory limit (--model-memory) if the model needs it")
         if kind == "model":
             self._fail(reason, hint=hint)
-        self._fail(f"the model failed in onnxruntime ({reason})")
+        self._fail(f"the model failed ({reason})")
 
     def _memory_reason(self) -> str:
         if self.limits.memory_bytes:

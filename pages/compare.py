@@ -21,7 +21,22 @@ job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.err
 key = job.key()
 result = st.session_state.get("result")
 clicked = st.button(t("compare.run"), type="primary", key="run")
-if clicked or result is None:
+
+
+def _cancel():
+    st.session_state["cancelled"] = True
+
+
+if clicked:
+    st.session_state.pop("cancelled", None)
+if st.session_state.get("cancelled"):
+    # a click on Cancel stopped the run at its next step; its worker processes were closed on the way out
+    st.info(t("compare.cancelled"), icon=":material/cancel:")
+    if result is None:
+        st.stop()
+elif clicked or result is None:
+    cancel_slot = st.empty()
+    cancel_slot.button(t("compare.cancel"), key="cancel_run", on_click=_cancel)
     try:
         ev = run_job(job)
     except FaceROCError as e:
@@ -30,6 +45,7 @@ if clicked or result is None:
     except Exception as e:  # never a traceback on the page
         st.error(t("err.unexpected", what=t("compare.title"), err=f"{type(e).__name__}: {e}"), icon=":material/error:")
         st.stop()
+    cancel_slot.empty()
     st.session_state["result"] = (key, ev)
     result = st.session_state["result"]
 

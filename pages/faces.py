@@ -60,6 +60,8 @@ elif source in ("dir", "zip"):
         if st.session_state.get("_faces_upload_id") != uid:
             dest = state.session_dir() / "faces" / uid
             try:
+                incoming = sum(f.size for f in files) * (1 if source == "dir" else 2)  # a zip unpacks beside itself
+                state.check_quota(incoming, replacing=current.root if current else None)
                 with st.spinner("…"):
                     if source == "dir":
                         got = ingest_files(((f.name, f.getvalue()) for f in files), dest, labels=labels)
@@ -71,6 +73,8 @@ elif source in ("dir", "zip"):
                 st.session_state["_faces_upload_id"] = uid
             except FaceROCError as e:
                 st.error(str(e), icon=":material/error:")
+            except state.QuotaError as e:
+                st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
 elif source == "path":
     path = st.text_input(t("faces.path"), value=current.root if current and current.kind == "path" else "",
                          key="faces_path")

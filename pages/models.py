@@ -45,6 +45,11 @@ def add_uploads(files) -> None:
     new = [f for f in files if f.file_id not in done]
     if not new:
         return
+    try:
+        state.check_quota(sum(f.size for f in new))
+    except state.QuotaError as e:
+        st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
+        return
     sides = {f.name: f.getvalue() for f in new if f.name.lower().endswith(".data")}
     added = []
     for f in new:

@@ -299,3 +299,32 @@ def test_idle_session_folders_are_swept(tmp_path):
     os.utime(old, (long_ago, long_ago))
     fresh = start()  # another visitor arrives: the folder idle for 7 hours goes
     assert not old.exists() and fresh.session_state["_swept"] == 1
+
+
+def test_uploads_past_the_session_quota_are_refused(tmp_path, monkeypatch):
+    import ui.state
+
+    at = start("pages/models.py")
+    data = make_linear_onnx(tmp_path / "m.onnx").read_bytes()  # ~49 KB
+    files = [(f"m{j}.onnx", data, "application/octet-stream") for j in range(5)]
+    monkeypatch.setattr(ui.state, "QUOTA_BYTES", 4 * len(data) + 1000)  # four fit, five do not
+    at.file_uploader(key="model_upload").set_value(files).run()
+    assert not at.exception
+    assert any("over its" in e.value and "limit" in e.value for e in at.error)
+    assert at.session_state["demo_models"] and not any(m.filename.startswith("m") for m in at.session_state["models"])
+    monkeypatch.setattr(ui.state, "QUOTA_BYTES", 6 * len(data))
+    at2 = start("pages/models.py")
+    at2.file_uploader(key="model_upload").set_value(files).run()
+    assert len(at2.session_state["models"]) == 5 and not at2.error
+
+
+def test_a_cancelled_comparison_waits_for_run():
+    at = start()
+    assert any("Evaluated 3 model(s)" in s.value for s in at.success)
+    at.session_state["cancelled"] = True  # as the Cancel button's callback leaves it
+    at.session_state["result"] = None
+    at.run()
+    assert any("was cancelled" in i.value for i in at.info) and not at.get("vega_lite_chart")
+    at.button(key="run").click().run()
+    assert not at.exception and any("Evaluated 3 model(s)" in s.value for s in at.success)
+    assert "cancelled" not in at.session_state

@@ -146,3 +146,28 @@ def test_raw_photos_get_the_alignment_suggestion_and_the_model_view(server, tmp_
         expect(page.get_by_text("Faces were detected in 20 images", exact=False)).to_be_visible()
         expect(page.get_by_text("Evaluated 3 model(s)")).to_be_visible()
         browser.close()
+
+
+def test_a_slow_model_can_be_cancelled_and_the_app_stays_up(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from helpers import make_looping_onnx
+
+    expect.set_options(timeout=180_000)
+    slow = make_looping_onnx(tmp_path / "slow.onnx", trips=10**6, h=112, w=112)  # seconds per batch
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2400})
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(page.get_by_text("Evaluated 3 model(s)")).to_be_visible()
+        nav.get_by_text("Models", exact=True).click()
+        page.locator(".st-key-model_upload input[type=file]").set_input_files(str(slow))
+        expect(page.get_by_text("slow — slow.onnx")).to_be_visible()
+        nav.get_by_text("Compare", exact=True).click()  # new models: the comparison starts
+        page.get_by_role("button", name="Cancel").click()
+        expect(page.get_by_text("The comparison was cancelled", exact=False)).to_be_visible()
+        expect(page.get_by_text("Evaluated 1 model(s)")).to_have_count(0)
+        nav.get_by_text("About", exact=True).click()  # the server is still there
+        expect(page.get_by_text("Olivetti Research Laboratory", exact=False)).to_be_visible()
+        browser.close()

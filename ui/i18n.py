@@ -120,6 +120,9 @@ S: dict[str, dict[str, str]] = {
     "compare.run": {"en": "Run the comparison", "ja": "比較を実行"},
     "compare.need": {"en": "Add at least one usable model and a folder of faces first.",
                      "ja": "先に使えるモデルを 1 つ以上と顔画像フォルダを用意してください。"},
+    "compare.cancel": {"en": "Cancel", "ja": "キャンセル"},
+    "compare.cancelled": {"en": "The comparison was cancelled. Press “Run the comparison” to start it again.",
+                          "ja": "比較をキャンセルしました。もう一度始めるには「比較を実行」を押してください。"},
     "compare.stale": {"en": "Models or faces changed since the last run.", "ja": "前回の実行後にモデルまたは顔画像が変わりました。"},
     "compare.log": {"en": "Log-scale FAR axis", "ja": "FAR 軸を対数目盛に"},
     "compare.table": {"en": "Scores (best first; the best model is highlighted)", "ja": "スコア（良い順。最良モデルを強調）"},
@@ -169,6 +172,10 @@ S: dict[str, dict[str, str]] = {
                       "ja": "デモの顔画像: ORL 顔データベース（AT&T Laboratories Cambridge）。Olivetti Research Laboratory の厚意による — F. Samaria, A. Harter, 1994。"},
     "about.detector": {"en": "Face detection: YuNet from the OpenCV Zoo (MIT licence), Shiqi Yu et al., libfacedetection.",
                        "ja": "顔検出: OpenCV Zoo の YuNet（MIT ライセンス）、Shiqi Yu ほか、libfacedetection。"},
+    "err.quota": {"en": "This upload would bring this session's files to {gb} GB, over its {quota:g} GB limit: remove "
+                        "some models or faces first (or upload a smaller set).",
+                  "ja": "このアップロードでセッションのファイルが {gb} GB になり、上限 {quota:g} GB を超えます。"
+                        "先にモデルや顔画像を削除してください（または小さいセットをアップロードしてください）。"},
     "err.unexpected": {"en": "Something went wrong with {what}: {err}", "ja": "{what} で問題が発生しました: {err}"},
 }
 

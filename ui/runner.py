@@ -20,6 +20,7 @@ from faceroc_core.dataset import Dataset, scan_folder
 from faceroc_core.embed import EmbeddingRun, embed
 from faceroc_core.errors import FaceROCError
 from faceroc_core.metrics import DEFAULT_FARS
+from faceroc_core.pairs import check_memory
 from faceroc_core.models import PreparedModel, prepare_model
 from faceroc_core.worker import Limits
 from faceroc_core.pipeline import Evaluation, ModelFailure, ModelSpec, measure_run, resolve_preprocessing, spec_from_options
@@ -69,7 +70,10 @@ class Job:
 
 
 def load_dataset(src: FacesSource) -> Dataset:
-    return scan_folder(src.root, labels=src.labels, identities=src.identities)
+    """The faces, under the same cap as uploads (a server folder cannot hold more than an upload may)."""
+    from faceroc_core.ingest import MAX_FILES
+
+    return scan_folder(src.root, labels=src.labels, identities=src.identities, max_images=MAX_FILES)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -84,6 +88,7 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
             failures.append(ModelFailure(name=m.name, source=m.filename, error=str(e).replace(m.path, m.filename)))
     prep_bar.progress(1.0, text=f"{t('compare.stage.prepare', model='')}✓")
     ds = load_dataset(_job.faces)
+    check_memory(len(ds.images))  # the engine's own guard: refuse before scoring runs out of memory
     bars = {}
     read_bar = st.progress(0.0, text=t("compare.stage.read"))
     faces_bar = st.progress(0.0, text=t("compare.stage.faces")) if any(p.align for _, p in ready) else None

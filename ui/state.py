@@ -77,6 +77,28 @@ class FacesSource:
 
 
 IDLE_SECONDS = float(os.environ.get("FACEROC_SESSION_IDLE_HOURS", "6")) * 3600
+QUOTA_BYTES = int(float(os.environ.get("FACEROC_SESSION_QUOTA_GB", "5")) * 2**30)
+
+
+class QuotaError(Exception):
+    """An upload that would take this session past its disk quota."""
+
+
+def check_quota(incoming: int, *, replacing: str | None = None) -> None:
+    """Raise :class:`QuotaError` when ``incoming`` more bytes would take this session past its quota
+    (the upload at ``replacing``, about to be replaced, does not count)."""
+    d = st.session_state.get("_workdir")
+    used = 0
+    if d and Path(d).is_dir():
+        base = Path(d).resolve()
+        skip = None
+        if replacing and Path(replacing).resolve().is_relative_to(base):
+            parts = Path(replacing).resolve().relative_to(base).parts
+            skip = base.joinpath(*parts[:2]) if len(parts) >= 2 else None
+        used = sum(f.stat().st_size for f in base.rglob("*")
+                   if f.is_file() and not (skip is not None and f.is_relative_to(skip)))
+    if used + incoming > QUOTA_BYTES:
+        raise QuotaError(f"{(used + incoming) / 2**30:.1f}")
 
 
 def session_dir() -> Path:
