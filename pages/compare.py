@@ -40,10 +40,11 @@ elif clicked or result is None:
     try:
         ev = run_job(job)
     except FaceROCError as e:
-        st.error(str(e), icon=":material/error:")
+        st.error(plain(state.public(str(e).replace(faces.root, faces.display))), icon=":material/error:")
         st.stop()
     except Exception as e:  # never a traceback on the page
-        st.error(t("err.unexpected", what=t("compare.title"), err=f"{type(e).__name__}: {e}"), icon=":material/error:")
+        st.error(t("err.unexpected", what=t("compare.title"), err=plain(state.public(f"{type(e).__name__}: {e}"))),
+                 icon=":material/error:")
         st.stop()
     cancel_slot.empty()
     st.session_state["result"] = (key, ev)

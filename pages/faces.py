@@ -14,6 +14,7 @@ from faceroc_core.ingest import ingest_files, ingest_zip
 from ui import state
 from ui.i18n import t
 from ui.runner import load_dataset
+from ui.views import plain
 
 MAX_MB = st.get_option("server.maxUploadSize")
 SERVER_ROOT = state.server_root()
@@ -72,7 +73,7 @@ elif source in ("dir", "zip"):
                                        upload_skipped=got.skipped))
                 st.session_state["_faces_upload_id"] = uid
             except FaceROCError as e:
-                st.error(str(e), icon=":material/error:")
+                st.error(plain(state.public(str(e))), icon=":material/error:")
             except state.QuotaError as e:
                 st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
 elif source == "path":
@@ -113,7 +114,7 @@ def skipped_table(skipped) -> None:
 try:
     ds = load_dataset(current)
 except FaceROCError as e:
-    st.error(str(e), icon=":material/error:")
+    st.error(plain(state.public(str(e))), icon=":material/error:")
     skipped_table(list(current.upload_skipped))
     st.stop()
 
@@ -186,7 +187,7 @@ for k, ident in enumerate(shown):
     with grid[k % 4]:
         if imgs:
             st.image(imgs, width=52)
-        st.caption(f"{ident} · {counts[ident]}")
+        st.caption(f"{plain(ident)} · {counts[ident]}")
 if len(by_id) > len(shown):
     st.caption(f"… {len(by_id) - len(shown)} more")
 

@@ -31,7 +31,7 @@ st.caption(t("models.limit", mb=MAX_MB) + " " + t("models.guard", limits=LIMITS.
 
 
 def _clean_error(err: Exception, entry_path: str, filename: str) -> str:
-    return str(err).replace(entry_path, filename)
+    return state.public(str(err).replace(entry_path, filename))
 
 
 def remove(m) -> None:

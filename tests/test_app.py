@@ -328,3 +328,28 @@ def test_a_cancelled_comparison_waits_for_run():
     at.button(key="run").click().run()
     assert not at.exception and any("Evaluated 3 model(s)" in s.value for s in at.success)
     assert "cancelled" not in at.session_state
+
+
+def test_dashboard_failures_and_errors_never_show_server_folders(tmp_path):
+    at = start("pages/models.py")
+    good = make_linear_onnx(tmp_path / "good.onnx").read_bytes()
+    at.file_uploader(key="model_upload").set_value([("good.onnx", good, "application/octet-stream"),
+                                                   ("other.onnx", good, "application/octet-stream")]).run()
+    other = at.session_state["models"][1]
+    at.text_input(key=f"crop_{other.id}").set_value("1,2").run()  # a malformed crop box fails that model alone
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception and any("Evaluated 1 model(s)" in s.value for s in at.success)
+    shown = " ".join(e.value for e in at.error)
+    assert "other" in shown and "crop must be x0,y0,x1,y1" in shown
+    assert str(tmp_path / "sessions") not in shown and "faceroc-sessions" not in shown
+    # a faces folder that cannot be evaluated: its error names the upload, not the server folder
+    at.switch_page("pages/faces.py")
+    at.run()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("one/a_1.png", (ROOT / "demo" / "orl_faces" / "s1" / "1.pgm").read_bytes())
+    at.radio(key="faces_source").set_value("zip").run()
+    at.file_uploader(key="faces_zip").set_value([("one.zip", buf.getvalue(), "application/zip")]).run()
+    errors = " ".join(e.value for e in at.error)
+    assert errors and str(tmp_path / "sessions") not in errors

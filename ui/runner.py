@@ -23,10 +23,11 @@ from faceroc_core.metrics import DEFAULT_FARS
 from faceroc_core.pairs import check_memory
 from faceroc_core.models import PreparedModel, prepare_model
 from faceroc_core.worker import Limits
-from faceroc_core.pipeline import Evaluation, ModelFailure, ModelSpec, measure_run, resolve_preprocessing, spec_from_options
+from faceroc_core.pipeline import (Evaluation, ModelFailure, ModelSpec, measure_run, prepare_all, resolve_preprocessing,
+                                   spec_from_options)
 
 from .i18n import t
-from .state import FacesSource, ModelEntry
+from .state import FacesSource, ModelEntry, public
 
 BATCH = 32
 # every model runs in its own worker process under these limits (stated on the Models page)
@@ -78,14 +79,25 @@ def load_dataset(src: FacesSource) -> Dataset:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[ModelFailure, ...]]:
-    ready, failures = [], []
     prep_bar = st.progress(0.0)
-    for i, m in enumerate(_job.models):
-        prep_bar.progress(i / len(_job.models), text=t("compare.stage.prepare", model=m.name))
+    by_path = {str(m.path): m for m in _job.models}
+
+    def prepare(path, *, name, arch, embedding_dim, size, cache_dir, progress):  # the engine's hook, cached here
+        m = by_path[str(path)]
+        prep_bar.progress(list(by_path).index(str(path)) / len(by_path), text=t("compare.stage.prepare", model=m.name))
+        pm = prepared(m.path, m.sha, arch, embedding_dim, m.size)
+        return replace(pm, name=name, source=m.filename)  # the file's own name: never the server path
+
+    specs, failures = [], []
+    for m in _job.models:  # options that do not parse (a mistyped size...) fail that model alone
         try:
-            ready.append(prepare_entry(m))
+            specs.append(spec_of(m))
         except FaceROCError as e:
-            failures.append(ModelFailure(name=m.name, source=m.filename, error=str(e).replace(m.path, m.filename)))
+            failures.append(ModelFailure(name=m.name, source=m.filename, error=public(str(e))))
+    # the engine's own preparation: every failure (expected or not) is one model's, the others go on
+    ready, failed = prepare_all(specs, cache_dir=None, prepare=prepare)
+    failures += [ModelFailure(name=f.name, source=by_path[f.source].filename,
+                              error=public(f.error.replace(f.source, by_path[f.source].filename))) for f in failed]
     prep_bar.progress(1.0, text=f"{t('compare.stage.prepare', model='')}✓")
     ds = load_dataset(_job.faces)
     check_memory(len(ds.images))  # the engine's own guard: refuse before scoring runs out of memory

@@ -9,6 +9,7 @@ import atexit
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -137,6 +138,14 @@ def sweep_idle_sessions(now: float | None = None) -> int:
         except OSError:
             continue
     return gone
+
+
+def public(text: str) -> str:
+    """Text for the page with server folders (session uploads, the installation) cut down to the file's own name."""
+    text = str(text)
+    for base in {str(SESSION_BASE.resolve()), str(SESSION_BASE), str(ROOT)}:
+        text = re.sub(re.escape(base) + r"[^\s:'\"]*/", "", text)
+    return text
 
 
 def server_root() -> Path | None:

@@ -7,6 +7,7 @@ import streamlit as st
 from faceroc_core.pipeline import Evaluation
 
 from .i18n import t
+from .state import public
 
 
 def metrics_table(ev: Evaluation) -> pd.DataFrame:
@@ -38,7 +39,7 @@ def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
 
 def show_failures(ev: Evaluation) -> None:
     for f in ev.failures:
-        st.error(t("compare.failed", name=plain(f.name), err=plain(f.error)), icon=":material/error:")
+        st.error(t("compare.failed", name=plain(f.name), err=plain(public(f.error))), icon=":material/error:")
 
 
 def confusion_frame(m) -> pd.DataFrame:
