@@ -15,8 +15,23 @@ APP = str(ROOT / "app.py")
 TIMEOUT = 300
 
 
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory):
+    """The demo checkpoint's ONNX export, made once: each test's own fresh cache starts with it (the export is
+    tested in test_models; here it would only cost every test its time)."""
+    from faceroc_core.models import prepare_model
+
+    cache = tmp_path_factory.mktemp("demo-cache")
+    prepare_model(ROOT / "demo" / "models" / "B_epoch18.pth", arch="mobilenetv3_small_050", size=(112, 96),
+                  cache_dir=cache)
+    return cache / "exports"
+
+
 @pytest.fixture(autouse=True)
-def fresh(tmp_path, monkeypatch):
+def fresh(tmp_path, monkeypatch, demo_exports):
+    import shutil
+
+    shutil.copytree(demo_exports, tmp_path / "cache" / "exports")
     monkeypatch.setenv("FACEROC_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("FACEROC_SESSION_DIR", str(tmp_path / "sessions"))
     st.cache_data.clear()
