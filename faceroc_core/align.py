@@ -301,6 +301,24 @@ class AlignmentAdvice:
                 "face_share": self.face_share, "spread": self.spread, "reason": self.reason}
 
 
+def check_sample(paths: Sequence, *, n_examples: int = 4) -> tuple[AlignmentAdvice, list[tuple[Image.Image, Face]]]:
+    """Detect faces on sample images (unreadable ones are passed over): the advice, and up to ``n_examples``
+    (photo, face) pairs to show before and after alignment."""
+    from .images import decode, read_bytes
+
+    dets, examples = [], []
+    for p in paths:
+        try:
+            img = decode(read_bytes(p).data)
+        except ImageError:
+            continue
+        d = detect(img)
+        dets.append(d)
+        if d.face is not None and len(examples) < n_examples:
+            examples.append((img, d.face))
+    return advise(dets), examples
+
+
 SMALL_FACE_SHARE = 0.6  # a face box narrower than this share of the image: the photo is not a face crop
 SPREAD_LIMIT = 0.25  # eyes moving by more than a quarter of the face's width between photos: not framed alike
 

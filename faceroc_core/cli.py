@@ -185,24 +185,17 @@ def cmd_evaluate(ns) -> int:
 
 def alignment_hint(images, labels) -> str | None:
     """One line when a sample of the faces looks like raw photos that need aligning, else None."""
-    from .align import advise, detect, detector_available
+    from .align import check_sample, detector_available
     from .dataset import scan_folder
-    from .images import decode, read_bytes
     from .preview import sample_indices
 
     if detector_available():
         return None
     try:
         ds = scan_folder(images, labels=labels)
-        dets = []
-        for i in sample_indices(ds.images, k=20):
-            try:
-                dets.append(detect(decode(read_bytes(ds.images[i].path).data)))
-            except FaceROCError:
-                continue
     except FaceROCError:
         return None
-    advice = advise(dets)
+    advice, _ = check_sample([ds.images[i].path for i in sample_indices(ds.images, k=20)], n_examples=0)
     if not advice.suggest:
         return None
     return f"{advice.reason} (checked {advice.n_checked} images). Add --align to detect and align each face."

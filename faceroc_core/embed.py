@@ -144,7 +144,7 @@ def embed(
     n = len(images)
     if batch_size < 1:
         raise FaceROCError(f"batch size must be >= 1, got {batch_size}")
-    session_factory = session_factory or (lambda m: GuardedSession(m.onnx_path, limits=limits, label=m.name))
+    session_factory = session_factory or (lambda m: GuardedSession(m.onnx_path, limits=limits))
 
     # 1. read + hash every image once
     raws: list = [None] * n

@@ -741,10 +741,10 @@ def _export_checked(path: str, arch: str, embedding_dim: int | None, onnx_path: 
     return verify_export(model, onnx_path, height=h, width=w)
 
 
-def _inspect_guarded(path: Path, sessions: dict | None, limits, label: str) -> OnnxInfo:
+def _inspect_guarded(path: Path, sessions: dict | None, limits) -> OnnxInfo:
     from .worker import GuardedSession
 
-    gs = GuardedSession(path, limits=limits, label=label)
+    gs = GuardedSession(path, limits=limits)
     if sessions is not None:
         sessions[str(path)] = gs
     else:
@@ -767,7 +767,7 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
     display = name or path.stem
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES:
-        info = _inspect_guarded(path, sessions, limits, display)
+        info = _inspect_guarded(path, sessions, limits)
         if embedding_dim is not None and embedding_dim != info.embedding_dim:
             raise ModelError(f"embedding size {embedding_dim} was given but the model outputs {info.embedding_dim}",
                              path=str(path))
@@ -807,7 +807,7 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
 
         # built, exported and checked in a guarded worker: the state_dict decides how big the network is
         check = run_guarded(_export_checked, (str(path), arch, embedding_dim, str(onnx_path), h, w), limits=limits,
-                            label=display, path=str(path), imports=("torch", "timm", "onnxscript"))
+                            path=str(path), imports=("torch", "timm", "onnxscript"))
         if not check.ok:
             onnx_path.unlink(missing_ok=True)
             raise ModelError(f"ONNX export disagrees with PyTorch (max abs difference {check.max_abs_diff:.2e} > "
@@ -815,6 +815,6 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
         meta_path.write_text(json.dumps({"max_abs_diff": check.max_abs_diff, "batch": check.batch, "arch": arch}))
         if progress:
             progress("export", 1, 1, display)
-    info = _inspect_guarded(onnx_path, sessions, limits, display)
+    info = _inspect_guarded(onnx_path, sessions, limits)
     return PreparedModel(name=display, source=str(path), kind="pth", onnx_path=onnx_path, sha256=sha, info=info,
                          arch=arch, export_check=check, notes=tuple(notes))

@@ -294,7 +294,7 @@ def evaluate(
                                      limits=limits)
     if session_factory is None:
         def session_factory(pm):  # reuse the worker that inspected the model
-            return sessions.pop(str(pm.onnx_path), None) or GuardedSession(pm.onnx_path, limits=limits, label=pm.name)
+            return sessions.pop(str(pm.onnx_path), None) or GuardedSession(pm.onnx_path, limits=limits)
     try:
         return _evaluate_prepared(ds, prepared, failures, cache_dir=cache_dir, use_cache=use_cache,
                                   batch_size=batch_size, progress=progress, session_factory=session_factory,

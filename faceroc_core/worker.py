@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 import shutil
 import threading
 import time
@@ -186,15 +185,16 @@ def _is_memory_error(e: BaseException) -> bool:
         "out of memory" in text or "cannot allocate" in text
 
 
+def _error_reply(e: BaseException) -> tuple:
+    """What a worker sends back for an exception: ("error", kind, reason, hint), kind memory | model | crash."""
+    kind = "memory" if _is_memory_error(e) else ("model" if isinstance(e, ModelError) else "crash")
+    reason = e.reason if isinstance(e, ModelError) else f"{type(e).__name__}: {str(e).strip()[:300]}"
+    return ("error", kind, reason, getattr(e, "hint", None))
+
+
 def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
     """The worker's loop: inspect the model, then run batches until told to stop."""
     from .models import inspect_onnx
-
-    def fail(e: BaseException):
-        kind = "memory" if _is_memory_error(e) else ("model" if isinstance(e, ModelError) else "crash")
-        reason = e.reason if isinstance(e, ModelError) else f"{type(e).__name__}: {str(e).strip()[:300]}"
-        hint = e.hint if isinstance(e, ModelError) else None
-        conn.send(("error", kind, reason, hint))
 
     try:
         if memory_bytes:
@@ -204,7 +204,7 @@ def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
         sess = keep[str(onnx_path)]
         conn.send(("ok", info))
     except BaseException as e:  # everything goes back to the parent, which decides
-        fail(e)
+        conn.send(_error_reply(e))
         return
     attached: dict[str, shared_memory.SharedMemory] = {}
     while True:
@@ -230,7 +230,7 @@ def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
             del x
             conn.send(("ok", np.asarray(out, np.float32)))
         except BaseException as e:
-            fail(e)
+            conn.send(_error_reply(e))
             return
 
 
@@ -245,13 +245,10 @@ def _call(conn, fn, args, memory_bytes, imports):
             _limit_memory(memory_bytes)
         conn.send(("ok", fn(*args)))
     except BaseException as e:
-        kind = "memory" if _is_memory_error(e) else ("model" if isinstance(e, ModelError) else "crash")
-        reason = e.reason if isinstance(e, ModelError) else f"{type(e).__name__}: {str(e).strip()[:300]}"
-        conn.send(("error", kind, reason, getattr(e, "hint", None)))
+        conn.send(_error_reply(e))
 
 
-def run_guarded(fn, args=(), *, limits: Limits | None = None, label: str = "", path: str | None = None,
-                imports: tuple[str, ...] = ()):
+def run_guarded(fn, args=(), *, limits: Limits | None = None, path: str = "", imports: tuple[str, ...] = ()):
     """``fn(*args)`` in a worker process under ``limits``; its result, or a :class:`ModelError` with the reason.
 
     ``fn`` must be a module-level function and its result picklable (as for any
@@ -260,66 +257,28 @@ def run_guarded(fn, args=(), *, limits: Limits | None = None, label: str = "", p
     limit applies (torch maps far more address space than it uses).
     """
     limits = limits or Limits()
-    ctx = _context()
-    conn, child = ctx.Pipe()
-    proc = ctx.Process(target=_call, args=(child, fn, args, limits.memory_bytes, tuple(imports)), daemon=True)
-    guard = GuardedSession.__new__(GuardedSession)  # its bookkeeping and reasons, without a model session
-    guard.limits, guard.label, guard._path, guard._used, guard._dead = limits, label, path or label, 0.0, None
-    guard._conn, guard._proc = conn, proc
-    t0 = time.perf_counter()
-    _start_without_main(proc)
-    child.close()
+    worker = _Worker(_call, (fn, args, limits.memory_bytes, tuple(imports)), limits=limits, path=path)
     try:
-        return guard._receive(t0)
+        return worker._receive(worker._started)
     finally:
-        guard.close()
+        worker.close()
 
 
-class GuardedSession:
-    """A model in its own worker process; see the module docstring."""
+class _Worker:
+    """A worker process and its pipe, with the time spent in it counted against ``limits`` and every way it can
+    end turned into a :class:`ModelError` with the reason."""
 
-    def __init__(self, onnx_path, *, limits: Limits | None = None, label: str | None = None):
-        self.limits = limits or Limits()
-        self.label = label or os.path.basename(str(onnx_path))
-        self._path = str(onnx_path)
+    def __init__(self, target, args, *, limits: Limits, path: str):
+        self.limits = limits
+        self._path = path
         self._used = 0.0  # seconds of the model's own time so far
         self._dead: str | None = None
         ctx = _context()
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self._path, self.limits.memory_bytes), daemon=True)
-        t0 = time.perf_counter()
+        self._proc = ctx.Process(target=target, args=(child, *args), daemon=True)
+        self._started = time.perf_counter()
         _start_without_main(self._proc)
         child.close()
-        self.info = self._receive(t0)
-
-    # onnxruntime's interface
-    def get_inputs(self):
-        from .models import _Arg
-
-        return [_Arg(self.info.input_name, list(self.info.input_shape))]
-
-    def get_outputs(self):
-        from .models import _Arg
-
-        return [_Arg(self.info.output_name, [None, self.info.embedding_dim])]
-
-    def run(self, output_names, feed) -> list[np.ndarray]:
-        if self._dead:
-            raise ModelError(self._dead, path=self._path)
-        (x,) = feed.values()
-        x = np.asarray(x)
-        out_name = (output_names or [self.info.output_name])[0]
-        where = _locate(x)
-        t0 = time.perf_counter()
-        try:
-            if where is not None:
-                self._conn.send(("run", out_name, x.shape, where))
-            else:
-                self._conn.send(("run", out_name, x.shape, None))
-                self._conn.send_bytes(np.ascontiguousarray(x, np.float32))
-        except (BrokenPipeError, OSError):
-            self._fail(self._died())
-        return [self._receive(t0)]
 
     def _receive(self, t0: float):
         left = None if self.limits.seconds is None else max(0.0, self.limits.seconds - self._used)
@@ -372,10 +331,6 @@ class GuardedSession:
         self.close(kill=True)
         raise ModelError(reason, path=self._path, hint=hint)
 
-    @property
-    def seconds(self) -> float:
-        return self._used
-
     def close(self, kill: bool = False) -> None:
         if self._proc.is_alive() and not kill:
             try:
@@ -394,3 +349,41 @@ class GuardedSession:
                 self._proc.kill()
         except Exception:
             pass
+
+
+class GuardedSession(_Worker):
+    """A model in its own worker process; see the module docstring."""
+
+    def __init__(self, onnx_path, *, limits: Limits | None = None):
+        limits = limits or Limits()
+        super().__init__(_serve, (str(onnx_path), limits.memory_bytes), limits=limits, path=str(onnx_path))
+        self.info = self._receive(self._started)
+
+    # onnxruntime's interface
+    def get_inputs(self):
+        from .models import _Arg
+
+        return [_Arg(self.info.input_name, list(self.info.input_shape))]
+
+    def get_outputs(self):
+        from .models import _Arg
+
+        return [_Arg(self.info.output_name, [None, self.info.embedding_dim])]
+
+    def run(self, output_names, feed) -> list[np.ndarray]:
+        if self._dead:
+            raise ModelError(self._dead, path=self._path)
+        (x,) = feed.values()
+        x = np.asarray(x)
+        out_name = (output_names or [self.info.output_name])[0]
+        where = _locate(x)
+        t0 = time.perf_counter()
+        try:
+            if where is not None:
+                self._conn.send(("run", out_name, x.shape, where))
+            else:
+                self._conn.send(("run", out_name, x.shape, None))
+                self._conn.send_bytes(np.ascontiguousarray(x, np.float32))
+        except (BrokenPipeError, OSError):
+            self._fail(self._died())
+        return [self._receive(t0)]

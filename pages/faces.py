@@ -5,10 +5,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from faceroc_core.align import advise, align, detect, detector_available
+from faceroc_core.align import align, check_sample, detector_available
 from faceroc_core.charts import identity_chart
 from faceroc_core.errors import FaceROCError
-from faceroc_core.images import decode, read_bytes
+from faceroc_core.images import decode
 from faceroc_core.preview import sample_indices
 from faceroc_core.ingest import ingest_files, ingest_zip
 from ui import state
@@ -126,19 +126,13 @@ st.success(t("faces.summary", n_images=len(ds.images), n_id=len(counts), n_gen=g
 @st.cache_data(show_spinner=False, max_entries=8)
 def alignment_check(fingerprint: str, paths: tuple[str, ...]):
     """Detect faces on a sample: the advice, and (photo, aligned face) thumbnails for a few of them."""
-    dets, pairs = [], []
-    for p in paths:
-        try:
-            img = decode(read_bytes(p).data)
-        except FaceROCError:
-            continue
-        d = detect(img)
-        dets.append(d)
-        if d.face is not None and len(pairs) < 4:
-            thumb = img.copy()
-            thumb.thumbnail((112, 112))
-            pairs.append((thumb, align(img, d.face, 112, 112)))
-    return advise(dets), pairs
+    advice, examples = check_sample(paths)
+    pairs = []
+    for img, face in examples:
+        thumb = img.copy()
+        thumb.thumbnail((112, 112))
+        pairs.append((thumb, align(img, face, 112, 112)))
+    return advice, pairs
 
 
 def _set_align_all():

@@ -74,7 +74,7 @@ def add_uploads(files) -> None:
             if kind == "onnx":
                 data = inline_external_data(data, sides, source=name) if sides else data
                 path.write_bytes(data)
-                GuardedSession(path, limits=LIMITS, label=name).close()  # inspected in a worker, under the limits
+                GuardedSession(path, limits=LIMITS).close()  # inspected in a worker, under the limits
             else:
                 path.write_bytes(data)
                 match = infer_architecture(load_state_dict(path), source=name)

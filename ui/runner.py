@@ -52,9 +52,14 @@ def spec_of(m: ModelEntry) -> ModelSpec:
 def prepare_entry(m: ModelEntry):
     """(PreparedModel, Preprocessing) for an entry, or raise FaceROCError."""
     spec = spec_of(m)
-    pm = prepared(m.path, m.sha, m.arch or None, m.embedding_dim, m.size)
-    pm = replace(pm, name=m.name, source=m.filename)  # the file's own name: never the server path
+    pm = prepared_entry(m)
     return pm, resolve_preprocessing(spec, pm.info)
+
+
+def prepared_entry(m: ModelEntry) -> PreparedModel:
+    """The cached prepared model under this entry's display name, with the file's own name as its source
+    (never the server path)."""
+    return replace(prepared(m.path, m.sha, m.arch or None, m.embedding_dim, m.size), name=m.name, source=m.filename)
 
 
 @dataclass(frozen=True)
@@ -82,11 +87,10 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
     prep_bar = st.progress(0.0)
     by_path = {str(m.path): m for m in _job.models}
 
-    def prepare(path, *, name, arch, embedding_dim, size, cache_dir, progress):  # the engine's hook, cached here
+    def prepare(path, **_):  # the engine's hook; the entry holds the same options as its spec
         m = by_path[str(path)]
         prep_bar.progress(list(by_path).index(str(path)) / len(by_path), text=t("compare.stage.prepare", model=m.name))
-        pm = prepared(m.path, m.sha, arch, embedding_dim, m.size)
-        return replace(pm, name=name, source=m.filename)  # the file's own name: never the server path
+        return prepared_entry(m)
 
     specs, failures = [], []
     for m in _job.models:  # options that do not parse (a mistyped size...) fail that model alone

@@ -91,12 +91,8 @@ def check_quota(incoming: int, *, replacing: str | None = None) -> None:
     d = st.session_state.get("_workdir")
     used = 0
     if d and Path(d).is_dir():
-        base = Path(d).resolve()
-        skip = None
-        if replacing and Path(replacing).resolve().is_relative_to(base):
-            parts = Path(replacing).resolve().relative_to(base).parts
-            skip = base.joinpath(*parts[:2]) if len(parts) >= 2 else None
-        used = sum(f.stat().st_size for f in base.rglob("*")
+        skip = upload_folder(replacing)
+        used = sum(f.stat().st_size for f in Path(d).resolve().rglob("*")
                    if f.is_file() and not (skip is not None and f.is_relative_to(skip)))
     if used + incoming > QUOTA_BYTES:
         raise QuotaError(f"{(used + incoming) / 2**30:.1f}")
@@ -164,18 +160,24 @@ def server_root() -> Path | None:
     return r
 
 
-def discard(path: str | None) -> None:
-    """Delete the upload folder holding ``path`` (``<session>/<kind>/<id>``); files outside this session's folder,
-    such as the bundled demo, are never touched."""
+def upload_folder(path: str | None) -> Path | None:
+    """The upload folder holding ``path`` (``<session>/<kind>/<id>``), or None when ``path`` is not an upload of
+    this session (the bundled demo, a server folder)."""
     d = st.session_state.get("_workdir")
     if not path or not d:
-        return
+        return None
     base, p = Path(d).resolve(), Path(path).resolve()
     if not p.is_relative_to(base):
-        return
+        return None
     rel = p.relative_to(base).parts
-    if len(rel) >= 2:
-        shutil.rmtree(base / rel[0] / rel[1], ignore_errors=True)
+    return base / rel[0] / rel[1] if len(rel) >= 2 else None
+
+
+def discard(path: str | None) -> None:
+    """Delete the upload folder holding ``path``; files outside this session's uploads are never touched."""
+    folder = upload_folder(path)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def unique_name(name: str, taken) -> str:
