@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -18,6 +19,15 @@ from pathlib import Path
 import numpy as np
 
 _logger = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """Where embeddings, landmarks and ONNX exports are kept: ``$FACEROC_CACHE``, else ``~/.cache/faceroc``."""
+    env = os.environ.get("FACEROC_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "faceroc"
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, dim INTEGER NOT NULL, data BLOB NOT NULL, sum TEXT NOT NULL)"
 FACES_SCHEMA = "CREATE TABLE IF NOT EXISTS faces (key TEXT PRIMARY KEY, data BLOB NOT NULL, sum TEXT NOT NULL)"

@@ -1,118 +1,219 @@
-"""Altair charts of results (drawn from thinned curves; metrics never come from here)."""
+"""Altair charts of results, in English or Japanese (drawn from thinned curves; metrics never come from here).
+
+The same chart objects are shown by the dashboard and written to PNG/SVG and
+the HTML report, so a chart reads the same everywhere.  PNG and SVG are drawn
+on the server by ``vl-convert``; Japanese labels are drawn with the IPAexGothic
+font that the ``japanize-matplotlib`` package ships (IPA Font License), when
+it is installed.
+"""
 from __future__ import annotations
+
+import functools
+import importlib.util
+import logging
+import os
 
 import numpy as np
 import pandas as pd
 
 from .metrics import thin_roc
 
+_logger = logging.getLogger(__name__)
+
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
+SAME, DIFF = "#2ca02c", "#d62728"
+# browsers pick the first font they have; vl-convert falls back to the registered CJK font for Japanese glyphs
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans JP', 'IPAexGothic', sans-serif"
+
+TEXT = {
+    "en": {"roc": "ROC curves", "far": "False accept rate (FAR)", "far_log": "False accept rate (FAR, log scale)",
+           "tar": "True accept rate (TAR)", "model": "Model", "threshold": "threshold", "score": "cosine similarity",
+           "density": "share of pairs per unit score", "pairs": "Pairs", "same": "same person",
+           "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person"},
+    "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
+           "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
+           "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別の人",
+           "dist": "スコアの分布", "images": "画像数", "identity": "人物"},
+}
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _tx(lang: str) -> dict[str, str]:
+    return TEXT.get(lang, TEXT["en"])
+
+
+def power_label(exponent: int) -> str:
+    """``10⁻³`` for -3, ``1`` for 0 (tick labels of a log axis).
+
+    >>> power_label(-6), power_label(0)
+    ('10⁻⁶', '1')
+    """
+    return "1" if exponent == 0 else "10" + str(exponent).translate(_SUPERSCRIPT)
+
+
+def _log_axis(lo_exp: int):
+    """An axis with one tick per power of ten, labelled 10⁻⁶ … 1."""
+    import altair as alt
+
+    exps = list(range(lo_exp, 1))
+    expr = " : ".join(f"abs(datum.value - {10.0 ** e!r}) < {10.0 ** e * 1e-3!r} ? '{power_label(e)}'" for e in exps)
+    return alt.Axis(values=[10.0 ** e for e in exps], labelExpr=expr + " : ''", grid=True)
 
 
 def roc_frame(results, *, max_points: int = 400) -> pd.DataFrame:
+    """The thinned curves of ``results`` as one frame: model, FAR, TAR, threshold, label."""
     frames = []
     for r in results:
         fpr, tpr, thr = thin_roc(r.roc, max_points=max_points)
         frames.append(pd.DataFrame({
             "model": r.name, "FAR": fpr, "TAR": tpr,
             "threshold": np.where(np.isfinite(thr), thr, np.nan),
-            "label": f"{r.name} (AUC {r.auc:.4f})",
+            "label": _label(r),
         }))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "FAR", "TAR", "threshold", "label"])
 
 
-def roc_chart(results, *, log_far: bool = False, width: int = 640, height: int = 420, threshold: float | None = None):
-    """Every model's ROC curve on one chart, with a chance diagonal and tooltips."""
+def _label(r) -> str:
+    return f"{r.name} (AUC {r.auc:.4f})"
+
+
+def roc_chart(results, *, log_far: bool = True, lang: str = "en", width: int = 640, height: int = 420,
+              threshold: float | None = None):
+    """Every model's ROC curve on one chart, with a chance line, tooltips and the legend beside the plot.
+
+    Args:
+        results: the models' results (``ModelResult``), drawn in this order (pass them best first).
+        log_far: FAR across on a log axis (10⁻⁶ … 1), where a face model's usable region is; linear otherwise.
+        lang: ``"en"`` or ``"ja"`` for titles, axes and legend.
+        threshold: when given, each model's operating point at this score threshold is marked.
+    """
     import altair as alt
 
+    from .metrics import threshold_metrics
+
+    tx = _tx(lang)
     df = roc_frame(results)
-    labels = [f"{r.name} (AUC {r.auc:.4f})" for r in results]
+    labels = [_label(r) for r in results]
     scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
-    color = alt.Color("label:N", title="Model", scale=scale, legend=alt.Legend(orient="bottom-right", labelLimit=400))
+    color = alt.Color("label:N", title=tx["model"], scale=scale,
+                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500))
+    tip = [alt.Tooltip("model:N", title=tx["model"]), alt.Tooltip("threshold:Q", title=tx["threshold"], format=".4f"),
+           alt.Tooltip("TAR:Q", format=".4f"), alt.Tooltip("FAR:Q", format=".2e")]
     if log_far:
         pos = df["FAR"][df["FAR"] > 0]
-        lo = float(10 ** np.floor(np.log10(pos.min()))) if len(pos) else 1e-4
+        lo_exp = int(np.floor(np.log10(pos.min()))) if len(pos) else -4
+        lo = 10.0 ** lo_exp
         df = df[df["FAR"] > 0]
-        xs = np.logspace(np.log10(lo), 0, 60)
-        x = alt.X("FAR:Q", title="False accept rate (FAR, log scale)", scale=alt.Scale(type="log", domain=[lo, 1]))
+        xs = np.logspace(lo_exp, 0, 60)
+        x = alt.X("FAR:Q", title=tx["far_log"], scale=alt.Scale(type="log", domain=[lo, 1]), axis=_log_axis(lo_exp))
     else:
         xs = np.array([0.0, 1.0])
-        x = alt.X("FAR:Q", title="False accept rate (FAR)", scale=alt.Scale(domain=[0, 1]))
-    y = alt.Y("TAR:Q", title="True accept rate (TAR)", scale=alt.Scale(domain=[0, 1]))
+        x = alt.X("FAR:Q", title=tx["far"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".1f"))
+    y = alt.Y("TAR:Q", title=tx["tar"], scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".1f"))
     lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
-        x=x, y=y, color=color, order="FAR:Q",
-        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("threshold:Q", format=".4f"),
-                 alt.Tooltip("TAR:Q", format=".4f"), alt.Tooltip("FAR:Q", format=".2e")],
-    )
+        x=x, y=y, color=color, order="FAR:Q", tooltip=tip)
     points = alt.Chart(df).mark_point(size=30, opacity=0, filled=True).encode(
-        x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale),
-        tooltip=[alt.Tooltip("model:N"), alt.Tooltip("threshold:Q", format=".4f"),
-                 alt.Tooltip("TAR:Q", format=".4f"), alt.Tooltip("FAR:Q", format=".2e")],
-    )
+        x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip)
     diag = alt.Chart(pd.DataFrame({"FAR": xs, "TAR": xs})).mark_line(strokeDash=[5, 4], color="#9aa5b1").encode(
-        x="FAR:Q", y="TAR:Q")
+        x=x, y=y)
     layers = [diag, lines, points]
     if threshold is not None:
-        from .metrics import threshold_metrics
-
         pts = []
         for r in results:
             m = threshold_metrics(r.roc, threshold)
             if not log_far or m.far > 0:
-                pts.append({"FAR": m.far, "TAR": m.recall, "label": f"{r.name} (AUC {r.auc:.4f})", "model": r.name,
-                            "threshold": threshold})
+                pts.append({"FAR": m.far, "TAR": m.recall, "label": _label(r), "model": r.name, "threshold": threshold})
         if pts:
             layers.append(alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
-                x="FAR:Q", y="TAR:Q", color=alt.Color("label:N", legend=None, scale=scale),
-                tooltip=["model:N", alt.Tooltip("threshold:Q", format=".3f"), alt.Tooltip("TAR:Q", format=".4f"),
-                         alt.Tooltip("FAR:Q", format=".2e")]))
-    return alt.layer(*layers).properties(width=width, height=height, title="ROC curves").interactive(bind_y=False)
+                x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip))
+    return (alt.layer(*layers).properties(width=width, height=height, title=tx["roc"])
+            .configure(font=FONT).interactive(bind_y=False))
 
 
-def distribution_chart(results, *, width: int = 300, height: int = 160, threshold: float | None = None):
-    """Genuine vs impostor score densities, one small chart per model."""
+def distribution_frame(r) -> pd.DataFrame:
+    """One model's genuine and impostor score histograms as densities (each kind integrates to 1)."""
+    centers = (r.hist_edges[:-1] + r.hist_edges[1:]) / 2
+    w = np.diff(r.hist_edges)
+    rows = []
+    for kind, counts in (("same", r.genuine_hist), ("diff", r.impostor_hist)):
+        total = counts.sum() or 1
+        rows.append(pd.DataFrame({"model": r.name, "pairs": kind, "score": centers, "density": counts / total / w}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def distribution_chart(r, *, threshold: float | None = None, lang: str = "en", width: int | str = 640,
+                       height: int = 150, title: bool = True, legend: bool = True):
+    """One model's same-person and different-people score densities on its own y-scale, with the threshold.
+
+    Densities are normalised per kind, so a spike of 100,000 impostor pairs
+    does not flatten 300 genuine ones.
+    """
     import altair as alt
 
-    rows = []
-    for r in results:
-        centers = (r.hist_edges[:-1] + r.hist_edges[1:]) / 2
-        w = np.diff(r.hist_edges)
-        for kind, counts in (("same person", r.genuine_hist), ("different people", r.impostor_hist)):
-            total = counts.sum() or 1
-            rows.append(pd.DataFrame({"model": r.name, "pairs": kind, "score": centers,
-                                      "density": counts / total / w}))
-    df = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["model", "pairs", "score", "density"])
+    tx = _tx(lang)
+    df = distribution_frame(r)
+    df["pairs"] = df["pairs"].map({"same": tx["same"], "diff": tx["diff"]})
     base = alt.Chart(df)
     area = base.mark_area(opacity=0.45, interpolate="step").encode(
-        x=alt.X("score:Q", title="cosine similarity"), y=alt.Y("density:Q", title="density", stack=None),
-        color=alt.Color("pairs:N", scale=alt.Scale(domain=["same person", "different people"],
-                                                   range=["#2ca02c", "#d62728"]), title="Pairs"),
-        tooltip=["pairs:N", alt.Tooltip("score:Q", format=".3f"), alt.Tooltip("density:Q", format=".2f")],
+        x=alt.X("score:Q", title=tx["score"]), y=alt.Y("density:Q", title=tx["density"], stack=None,
+                                                       axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("pairs:N", scale=alt.Scale(domain=[tx["same"], tx["diff"]], range=[SAME, DIFF]),
+                        title=tx["pairs"], legend=alt.Legend(orient="top") if legend else None),
+        tooltip=[alt.Tooltip("pairs:N", title=tx["pairs"]), alt.Tooltip("score:Q", format=".3f"),
+                 alt.Tooltip("density:Q", format=".2f")],
     )
     layers = [area]
     if threshold is not None:
         layers.append(base.mark_rule(color="black", strokeDash=[3, 3]).encode(x=alt.datum(float(threshold))))
-    return alt.layer(*layers).properties(width=width, height=height).facet(
-        facet=alt.Facet("model:N", title=None), columns=2)
+    props = {"width": width, "height": height}
+    if title:
+        props["title"] = alt.TitleParams(_label(r), anchor="start", fontSize=13)
+    return alt.layer(*layers).properties(**props)
 
 
-def identity_chart(counts: dict[str, int], *, height: int = 220):
+def distribution_charts(results, *, threshold: float | None = None, lang: str = "en", width: int = 640):
+    """Every model's distribution panel, one under another in the given order (for exports)."""
     import altair as alt
 
+    panels = [distribution_chart(r, threshold=threshold, lang=lang, width=width, legend=i == 0)
+              for i, r in enumerate(results)]
+    return alt.vconcat(*panels, title=_tx(lang)["dist"]).configure(font=FONT)
+
+
+def identity_chart(counts: dict[str, int], *, height: int = 220, lang: str = "en"):
+    import altair as alt
+
+    tx = _tx(lang)
     df = pd.DataFrame({"identity": list(counts), "images": list(counts.values())})
     return alt.Chart(df).mark_bar(color="#1f77b4").encode(
-        x=alt.X("identity:N", sort="-y", title="identity", axis=alt.Axis(labels=len(df) <= 60)),
-        y=alt.Y("images:Q", title="images"), tooltip=["identity:N", "images:Q"],
+        x=alt.X("identity:N", sort="-y", title=tx["identity"], axis=alt.Axis(labels=len(df) <= 60)),
+        y=alt.Y("images:Q", title=tx["images"]), tooltip=["identity:N", "images:Q"],
     ).properties(height=height)
+
+
+@functools.cache
+def _register_fonts() -> str | None:
+    """Make the bundled CJK font known to vl-convert once; the folder, or None when it is not installed."""
+    import vl_convert as vlc
+
+    spec = importlib.util.find_spec("japanize_matplotlib")  # located, not imported (that would load matplotlib)
+    if spec is None or not spec.submodule_search_locations:
+        _logger.warning("japanize-matplotlib is not installed: Japanese text in PNG/SVG exports may show as boxes")
+        return None
+    folder = os.path.join(spec.submodule_search_locations[0], "fonts")
+    vlc.register_font_directory(folder)
+    return folder
 
 
 def to_svg(chart) -> str:
     import vl_convert as vlc
 
+    _register_fonts()
     return vlc.vegalite_to_svg(chart.to_json())
 
 
 def to_png(chart, *, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
 
+    _register_fonts()
     return vlc.vegalite_to_png(chart.to_json(), scale=scale)

@@ -167,7 +167,7 @@ def cmd_evaluate(ns) -> int:
             hint = alignment_hint(images, labels)
             if hint:
                 print(f"hint: {hint}", file=sys.stderr)
-    write_json(ev, ns.json, indent=None)
+    write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
     if ns.html:
@@ -231,7 +231,7 @@ def _print_summary(ev, *, quiet=False):
             print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
     head = f"{'model':<28} {'AUC':>8} {'EER':>8} " + " ".join(f"{'TAR@' + format(f, 'g'):>12}" for f in ev.fars)
     print(head, file=sys.stderr)
-    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+    for r in ev.ranked():
         tars = " ".join(f"{'—' if p.tar is None else format(p.tar, '.4f'):>12}" for p in r.operating_points)
         print(f"{r.name[:28]:<28} {r.auc:>8.4f} {r.eer.eer:>8.4f} {tars}", file=sys.stderr)
     from .verdict import comparison
@@ -290,7 +290,7 @@ def cmd_scores(ns) -> int:
         ev = evaluate_scores(groups, fars=_parse_fars(ns.far))
     except ScoresError as e:
         raise ScoresError(e.reason, path=ns.file, hint=e.hint) from None
-    write_json(ev, ns.json)
+    write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
     _print_summary(ev, quiet=ns.quiet)
@@ -325,6 +325,8 @@ def parser() -> argparse.ArgumentParser:
                     help="identity from sub-folder name or filename prefix before the first _ (default auto)")
     ev.add_argument("--json", required=True, metavar="OUT.json")
     ev.add_argument("--csv", metavar="OUT.csv", help="metrics table")
+    ev.add_argument("--roc", choices=["corners", "full"], default="corners",
+                    help="ROC points in the JSON: the lossless compact curve (default) or every distinct score")
     ev.add_argument("--html", metavar="OUT.html", help="self-contained HTML report")
     ev.add_argument("--preview", metavar="DIR",
                     help="write one PNG per model: sample photos and what the network receives")
@@ -349,6 +351,7 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("file")
     sc.add_argument("--json", required=True, metavar="OUT.json")
     sc.add_argument("--csv", metavar="OUT.csv")
+    sc.add_argument("--roc", choices=["corners", "full"], default="corners", help="ROC points in the JSON (as for evaluate)")
     sc.add_argument("--threshold", type=float)
     sc.add_argument("--far", metavar="F,F,...")
     sc.add_argument("-q", "--quiet", action="store_true")

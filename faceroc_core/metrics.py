@@ -303,7 +303,33 @@ def threshold_metrics(roc: RocCurve, threshold: float) -> ThresholdMetrics:
     )
 
 
-# --------------------------------------------------------------------------- drawing
+# --------------------------------------------------------------------------- export and drawing
+def compact_roc(roc: RocCurve) -> RocCurve:
+    """The ROC without the points inside a straight horizontal or vertical run: **lossless**.
+
+    A point is dropped only when the curve neither turns nor steps diagonally
+    there (the impostor count, or the genuine count, is the same on both of
+    its sides).  Every corner and every tied step is kept, so the AUC, the EER
+    and TAR at any FAR computed from the result are those of the full curve,
+    while its length is at most about twice the number of thresholds that
+    accept a new genuine pair (a few thousand points where the full curve of a
+    large test has millions).  Unlike ``sklearn``'s ``drop_intermediate``,
+    diagonal steps along a straight line are kept (each is an operating point).
+
+    >>> roc = roc_curve([0.9, 0.8, 0.7, 0.6, 0.5], [1, 0, 0, 0, 1])
+    >>> len(roc), compact_roc(roc).thresholds.tolist()
+    (6, [inf, 0.9, 0.6, 0.5])
+    """
+    n = len(roc)
+    if n <= 2:
+        return roc
+    dt, df = np.diff(roc.tps), np.diff(roc.fps)
+    inner = ((dt[:-1] == 0) & (dt[1:] == 0)) | ((df[:-1] == 0) & (df[1:] == 0))
+    keep = np.r_[True, ~inner, True]
+    return RocCurve(thresholds=roc.thresholds[keep], tps=roc.tps[keep], fps=roc.fps[keep],
+                    n_genuine=roc.n_genuine, n_impostor=roc.n_impostor)
+
+
 def thin_roc(roc: RocCurve, *, max_points: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A thinned ``(fpr, tpr, thresholds)`` for **drawing only**.
 
@@ -328,12 +354,3 @@ def thin_roc(roc: RocCurve, *, max_points: int = 400) -> tuple[np.ndarray, np.nd
     change = np.flatnonzero(np.diff(key)) if n > 1 else np.array([], dtype=np.int64)
     keep = np.unique(np.r_[0, change, change + 1, n - 1])
     return fpr[keep], tpr[keep], roc.thresholds[keep]
-
-
-def score_histogram(scores, *, bins: int = 50, lo: float = -1.0, hi: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Densities of ``scores`` on ``bins`` equal bins over [lo, hi] (for drawing)."""
-    s = np.asarray(scores, dtype=np.float64)
-    lo = min(lo, float(s.min())) if s.size else lo
-    hi = max(hi, float(s.max())) if s.size else hi
-    counts, edges = np.histogram(s, bins=bins, range=(lo, hi))
-    return counts, edges

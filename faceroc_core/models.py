@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cache import default_cache_dir
 from .errors import ModelError
 from .images import file_hash
 
@@ -726,14 +727,6 @@ def verify_export(model, onnx_path, *, height: int, width: int, batch: int = 3, 
 
 
 # --------------------------------------------------------------------------- entry point
-def default_cache_dir() -> Path:
-    env = os.environ.get("FACEROC_CACHE")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "faceroc"
-
-
 def _export_checked(path: str, arch: str, embedding_dim: int | None, onnx_path: str, h: int, w: int) -> ExportCheck:
     """In a worker: load the state_dict, build the timm model, export it to ONNX and check it against PyTorch."""
     model = build_timm_model(load_state_dict(path), arch=arch, embedding_dim=embedding_dim, source=path)

@@ -15,14 +15,15 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import metrics as M
-from .cache import EmbeddingCache
+from .cache import EmbeddingCache, default_cache_dir
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, Progress, embed
 from .errors import FaceROCError, ModelError
-from .models import OnnxInfo, default_cache_dir, prepare_model
+from .models import OnnxInfo, prepare_model
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
+from .verdict import rank
 from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
 from .worker import GuardedSession, Limits
 from .uncertainty import MAX_PAIRS as MAX_BOOT_PAIRS
@@ -191,8 +192,12 @@ class Evaluation:
     comparisons: tuple = ()  # uncertainty.PairedComparison, best model vs each other one
     uncertainty_note: str | None = None  # why intervals are missing, when they are
 
+    def ranked(self) -> tuple[ModelResult, ...]:
+        """The models best first (highest AUC; ties keep the order they were given in)."""
+        return rank(self.models)
+
     def best(self) -> ModelResult | None:
-        return max(self.models, key=lambda r: r.auc) if self.models else None
+        return self.ranked()[0] if self.models else None
 
 
 def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | None = None,
@@ -240,8 +245,27 @@ def summarise_dataset(ds: Dataset, run: EmbeddingRun | None = None) -> DatasetSu
                           n_unreadable=len(bad), faces=faces)
 
 
-def measure(scores, genuine, *, fars=M.DEFAULT_FARS):
-    """ROC, AUC, EER, TAR@FAR and score histograms for one model's pair scores."""
+@dataclass(frozen=True, eq=False)
+class Measurement:
+    """Everything measured on one model's pair scores (the metric fields of a :class:`ModelResult`)."""
+
+    roc: M.RocCurve
+    auc: float
+    eer: M.EqualErrorRate
+    operating_points: tuple[M.OperatingPoint, ...]
+    genuine_hist: np.ndarray  # int64 counts per bin of hist_edges, same-person pairs
+    impostor_hist: np.ndarray  # int64 counts per bin, different-people pairs
+    hist_edges: np.ndarray  # float64, HIST_BINS + 1 edges over [-1, 1] (wider if scores fall outside)
+
+
+def measure(scores, genuine, *, fars=M.DEFAULT_FARS) -> Measurement:
+    """ROC, AUC, EER, TAR@FAR and score histograms for one model's pair scores.
+
+    Args:
+        scores: float array (n_pairs,), higher = more alike (cosine similarity).
+        genuine: bool/0-1 array (n_pairs,), True for same-person pairs.
+        fars: the FARs (in (0, 1]) at which TAR is reported.
+    """
     roc = M.roc_curve(scores, genuine)
     edges = np.linspace(-1.0, 1.0, HIST_BINS + 1)
     lo, hi = float(np.min(scores)), float(np.max(scores))
@@ -250,7 +274,8 @@ def measure(scores, genuine, *, fars=M.DEFAULT_FARS):
     g = np.asarray(genuine, bool)
     gh, _ = np.histogram(scores[g], bins=edges)
     ih, _ = np.histogram(scores[~g], bins=edges)
-    return roc, M.auc(roc), M.eer(roc), tuple(M.tar_at_fars(roc, fars)), gh, ih, edges
+    return Measurement(roc=roc, auc=M.auc(roc), eer=M.eer(roc), operating_points=tuple(M.tar_at_fars(roc, fars)),
+                       genuine_hist=gh, impostor_hist=ih, hist_edges=edges)
 
 
 def evaluate(
@@ -359,14 +384,12 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             continue
         ps = pair_scores(me.embeddings[v], ids)
         kept[m.name] = (v, ps)
-        roc, auc_v, eer_v, ops, gh, ih, edges = measure(ps.scores, ps.genuine, fars=fars)
         results.append(ModelResult(
             name=m.name, source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
             preprocessing=me.preprocessing,
             export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
-            n_images=int(v.sum()), roc=roc, auc=auc_v, eer=eer_v, operating_points=ops,
-            genuine_hist=gh, impostor_hist=ih, hist_edges=edges, skipped=me.failed, from_cache=me.from_cache,
-            preview=_preview(ds, run, me, samples),
+            n_images=int(v.sum()), **vars(measure(ps.scores, ps.genuine, fars=fars)), skipped=me.failed,
+            from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
         ))
         if progress:
             progress("score", 1, 1, m.name)
@@ -391,7 +414,7 @@ def _uncertainty(kept, identities, results, n_boot):
     groups: dict[bytes, list[str]] = {}
     for name, (v, _) in kept.items():
         groups.setdefault(np.packbits(v).tobytes(), []).append(name)
-    best = max(results, key=lambda r: r.auc).name if results else None
+    best = rank(results)[0].name if results else None
     intervals, comps, note = {}, [], None
     for names in groups.values():
         v = kept[names[0]][0]
@@ -415,14 +438,13 @@ def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, fars=M.
     n_gen = n_imp = 0
     for name, (scores, labels) in groups.items():
         s, y = M.check_scores(scores, labels)
-        roc, auc_v, eer_v, ops, gh, ih, edges = measure(s, y, fars=fars)
-        n_gen, n_imp = max(n_gen, roc.n_genuine), max(n_imp, roc.n_impostor)
+        got = measure(s, y, fars=fars)
+        n_gen, n_imp = max(n_gen, got.roc.n_genuine), max(n_imp, got.roc.n_impostor)
         results.append(ModelResult(
             name=name, source="scores", kind="scores", sha256="", arch=None,
             info=OnnxInfo("", (), "NCHW", None, None, None, "", 0, 0, None),
             preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=(), n_images=0,
-            roc=roc, auc=auc_v, eer=eer_v, operating_points=ops, genuine_hist=gh, impostor_hist=ih,
-            hist_edges=edges,
+            **vars(got),
         ))
     summary = DatasetSummary(root="", label_mode="scores", n_images=0, n_identities=0, n_genuine=n_gen,
                              n_impostor=n_imp)

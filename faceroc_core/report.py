@@ -2,6 +2,11 @@
 
 JSON holds finite numbers only: the ROC's first threshold (``+inf``, "accept
 nothing") and any other infinite threshold are written as ``null``.
+
+Exports stay small at any size: the ROC in JSON and in the ROC-points CSV is
+the lossless compact form (:func:`~faceroc_core.metrics.compact_roc`: every
+corner and tied step of the curve, so AUC, EER and TAR at any FAR are those of
+the full curve) unless the full point list is asked for (``roc="full"``).
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from .metrics import threshold_metrics
+from .metrics import RocCurve, compact_roc, threshold_metrics
 from .pipeline import Evaluation, ModelResult
 from .verdict import comparison, model_verdict
 
@@ -31,7 +36,18 @@ def far_key(f: float) -> str:
     return repr(float(f))  # 0.1, 0.01, 0.001, 0.0001
 
 
-def model_dict(r: ModelResult, *, roc: bool = True) -> dict:
+ROC_FORMS = ("corners", "full")
+
+
+def export_roc(roc: RocCurve, form: str = "corners") -> RocCurve:
+    """The curve as written to files: ``"corners"`` (lossless, compact) or ``"full"`` (every distinct score)."""
+    if form not in ROC_FORMS:
+        raise ValueError(f"roc form must be one of {ROC_FORMS}, got {form!r}")
+    return roc if form == "full" else compact_roc(roc)
+
+
+def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
+    """One model's results as plain JSON values; ``roc``: ``"corners"``, ``"full"`` or None (no curve)."""
     d = {
         "name": r.name,
         "source": r.source,
@@ -58,10 +74,13 @@ def model_dict(r: ModelResult, *, roc: bool = True) -> dict:
         d["notes"] = list(r.notes)
         d["skipped"] = [{"path": s.path, "reason": s.reason} for s in r.skipped]
     if roc:
+        c = export_roc(r.roc, roc)
         d["roc"] = {
-            "fpr": r.roc.fpr.tolist(),
-            "tpr": r.roc.tpr.tolist(),
-            "thresholds": [_num(t) for t in r.roc.thresholds.tolist()],
+            "form": roc,
+            "n_points_full": len(r.roc),
+            "fpr": c.fpr.tolist(),
+            "tpr": c.tpr.tolist(),
+            "thresholds": [_num(t) for t in c.thresholds.tolist()],
         }
     return d
 
@@ -72,7 +91,7 @@ def _interval(iv) -> dict | None:
     return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_boot": iv.n_boot}
 
 
-def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
+def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
     ds = ev.dataset
     dataset = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
                "n_impostor": ds.n_impostor}
@@ -95,7 +114,7 @@ def to_dict(ev: Evaluation, *, roc: bool = True) -> dict:
     }
 
 
-def to_json(ev: Evaluation, *, roc: bool = True, indent: int | None = None) -> str:
+def to_json(ev: Evaluation, *, roc: str | None = "corners", indent: int | None = None) -> str:
     return json.dumps(to_dict(ev, roc=roc), indent=indent, allow_nan=False)
 
 
@@ -103,10 +122,6 @@ def write_json(ev: Evaluation, path, **kw) -> Path:
     p = Path(path)
     p.write_text(to_json(ev, **kw))
     return p
-
-
-METRIC_COLUMNS = ["model", "source", "auc", "eer", "eer_threshold", "tar@far=0.1", "tar@far=0.01", "tar@far=0.001",
-                  "tar@far=0.0001", "n_images", "n_genuine", "n_impostor"]
 
 
 def metrics_rows(ev: Evaluation, *, threshold: float | None = None) -> list[dict]:
@@ -157,14 +172,16 @@ def metrics_csv(ev: Evaluation, *, threshold: float | None = None) -> str:
     return _csv(metrics_rows(ev, threshold=threshold))
 
 
-def roc_points_csv(ev: Evaluation) -> str:
+def roc_points_csv(ev: Evaluation, *, roc: str = "corners") -> str:
+    """Every model's ROC points (``roc="corners"``: the lossless compact form; ``"full"``: every distinct score)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["model", "threshold", "fpr", "tpr", "tp", "fp"])
     for r in ev.models:
         name = csv_cell(r.name)
-        for t, f, tp_rate, tp, fp in zip(r.roc.thresholds.tolist(), r.roc.fpr.tolist(), r.roc.tpr.tolist(),
-                                         r.roc.tps.tolist(), r.roc.fps.tolist()):
+        c = export_roc(r.roc, roc)
+        for t, f, tp_rate, tp, fp in zip(c.thresholds.tolist(), c.fpr.tolist(), c.tpr.tolist(),
+                                         c.tps.tolist(), c.fps.tolist()):
             w.writerow([name, repr(t) if math.isfinite(t) else "", repr(f), repr(tp_rate), int(tp), int(fp)])
     return buf.getvalue()
 
@@ -174,11 +191,14 @@ CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans JP',sans-serif;max-width:980px;margin:2em auto;
 padding:0 1em;color:#1f2933;line-height:1.5}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:2px solid #e4e7eb;padding-bottom:.2em}
-table{border-collapse:collapse;width:100%;font-size:.92em}th,td{padding:.35em .6em;border-bottom:1px solid #e4e7eb;
-text-align:right}th:first-child,td:first-child{text-align:left}tr.best{background:#e3f9e5;font-weight:600}
+table{border-collapse:collapse;width:100%;font-size:.9em;table-layout:auto}th,td{padding:.35em .5em;
+border-bottom:1px solid #e4e7eb;text-align:right;vertical-align:top}th{white-space:normal}
+th:first-child,td:first-child,td.text{text-align:left;overflow-wrap:anywhere;word-break:break-word}
+td.num{white-space:nowrap;font-variant-numeric:tabular-nums}tr.best{background:#e3f9e5;font-weight:600}
 .card{border:1px solid #e4e7eb;border-radius:8px;padding:.8em 1.1em;margin:.8em 0}.grade{font-weight:700}
 .g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance{color:#c53030}
 .muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}img.strip{max-width:100%;margin-top:.4em}
+.wide{overflow-x:auto}
 """
 
 HTML_TEXT = {
@@ -186,10 +206,18 @@ HTML_TEXT = {
            "curves": "ROC curves", "dist": "Score distributions", "verdicts": "What this means",
            "dataset": "{n_images:,} images of {n_id} people: {n_gen:,} same-person pairs and {n_imp:,} different-person pairs.",
            "skipped": "{n} file(s) were skipped.", "model": "Model", "failed": "Could not be evaluated",
+           "pairs": "pairs (same / different)",
            "how": "How to read: each curve shows, for every threshold, the share of strangers wrongly accepted (FAR, across) "
                   "against the share of same-person pairs recognised (TAR, up). Higher and further left is better; "
-                  "the dashed diagonal is guessing.",
+                  "the dashed line is guessing.",
+           "how_log": " FAR is on a log scale (10⁻⁴ = one stranger in 10,000 accepted), where face models are used.",
+           "dist_how": "Each panel: how the scores of same-person pairs (green) and different-people pairs (red) "
+                       "spread, each normalised on its own; the less they overlap, the better. Dashed line: the "
+                       "best model's equal-error threshold.",
            "made": "Made by FaceROC {v} on {d}.", "cred": "Credits: {c}",
+           "prep": "How each model was run", "file": "File", "input": "Input", "face": "Face",
+           "norm": "Normalisation", "colour": "Colour order", "aligned": "aligned (5 landmarks → ArcFace template)",
+           "crop": "crop box {box}", "ccrop": "centre crop {h}×{w}", "whole": "whole image",
            "sees": "What each model sees",
            "sees_how": "Top row: sample photos. Bottom row: exactly what the network receives (after alignment or "
                        "cropping, resizing and normalisation, shown with the network's first channel as red: a "
@@ -200,9 +228,16 @@ HTML_TEXT = {
            "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
            "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
            "skipped": "{n} 個のファイルをスキップしました。", "model": "モデル", "failed": "評価できなかったモデル",
+           "pairs": "ペア数（同じ人 / 別人）",
            "how": "読み方: 各曲線は、しきい値ごとに、他人を誤って受け入れる割合（FAR、横軸）と同じ人を正しく認識する割合（TAR、縦軸）を示します。"
-                  "左上に近いほど良く、点線の対角線は当てずっぽうです。",
+                  "上に高く左にあるほど良く、点線は当てずっぽうです。",
+           "how_log": " FAR は対数目盛です（10⁻⁴ = 他人 1 万人に 1 人を受け入れる）。顔認識が実際に使われる範囲です。",
+           "dist_how": "各パネル: 同じ人のペア（緑）と別人のペア（赤）のスコアの広がり（それぞれ別に正規化）。重なりが少ないほど良いモデルです。"
+                       "点線: 最良モデルの EER しきい値。",
            "made": "FaceROC {v} で作成（{d}）。", "cred": "クレジット: {c}",
+           "prep": "各モデルの実行条件", "file": "ファイル", "input": "入力", "face": "顔の切り出し",
+           "norm": "正規化", "colour": "色の順序", "aligned": "位置合わせ（5 点 → ArcFace テンプレート）",
+           "crop": "切り抜き {box}", "ccrop": "中央切り抜き {h}×{w}", "whole": "画像全体",
            "sees": "各モデルが見ている画像",
            "sees_how": "上段: サンプル写真。下段: ネットワークに実際に入力される画像（位置合わせ・切り抜き・リサイズ・正規化の後。"
                        "ネットワークの 1 番目のチャンネルを赤として表示するため、顔が青っぽい場合は B,G,R の順で入力されています）。",
@@ -211,17 +246,42 @@ HTML_TEXT = {
 }
 
 
+def _prep_cells(p, tx: dict) -> list[str]:
+    """Input size, face cut-out, normalisation and colour order of one model's preprocessing."""
+    from .preprocess import PRESETS
+
+    if p.align:
+        face = tx["aligned"]
+    elif p.crop:
+        face = tx["crop"].format(box=",".join(map(str, p.crop)))
+    else:
+        face = tx["whole"]
+    if p.center_crop:
+        face += " · " + tx["ccrop"].format(h=p.center_crop[0], w=p.center_crop[1])
+    preset = next((n for n, (sc, m, d) in PRESETS.items() if (sc, m, d) == (p.scale, p.mean, p.std)), None)
+    norm = preset or f"×{p.scale:g}, mean {p.mean}, std {p.std}"
+    colour = "grey" if p.channels == 1 else ("B,G,R" if p.bgr else "R,G,B")
+    return [f"{p.height}×{p.width} {p.layout}", face, norm, colour]
+
+
 def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, credits: str | None = None,
                 log_far: bool = True) -> str:
-    """One self-contained HTML page (charts inlined as SVG, no script, opens offline)."""
-    from .charts import distribution_chart, roc_chart, to_svg
+    """One self-contained HTML page (charts inlined as SVG, no script, opens offline).
+
+    Args:
+        ev: the evaluation; models are listed best first.
+        lang: ``"en"`` or ``"ja"`` (text and charts).
+        credits: a line crediting the data (shown in the footer).
+        log_far: the ROC's FAR axis on a log scale (as on the dashboard by default).
+    """
+    from .charts import distribution_charts, roc_chart, to_svg
 
     tx = HTML_TEXT[lang if lang in HTML_TEXT else "en"]
     e = html.escape
     ds = ev.dataset
-    best = ev.best()
-    ranked = sorted(ev.models, key=lambda r: r.auc, reverse=True)
-    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
+    ranked = ev.ranked()
+    best = ranked[0] if ranked else None
+    parts = [f"<!doctype html><html lang='{e(lang)}'><head><meta charset='utf-8'>",
              f"<meta name='viewport' content='width=device-width,initial-scale=1'><title>{e(title or tx['title'])}</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{e(title or tx['title'])}</h1>"]
     if ds.label_mode != "scores":
@@ -237,23 +297,35 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
     for sentence in comparison(ev.models, lang=lang, comparisons=ev.comparisons, failures=ev.failures):
         parts.append(f"<li>{e(sentence)}</li>")
     parts.append("</ul>")
-    # table
-    parts.append(f"<h2>{e(tx['table'])}</h2><table><tr><th>{e(tx['model'])}</th><th>AUC</th><th>AUC 95%</th><th>EER</th>")
-    for f in ev.fars:
-        parts.append(f"<th>TAR@FAR={f:g}</th>")
-    parts.append("<th>pairs (+/−)</th></tr>")
-    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
-        cls = " class='best'" if best is not None and r is best else ""
-        cells = "".join(f"<td>{'—' if p.tar is None else f'{p.tar:.3f}'}</td>" for p in r.operating_points)
+    # scores table: the model column wraps, numbers never do
+    parts.append(f"<h2>{e(tx['table'])}</h2><div class='wide'><table><tr><th>{e(tx['model'])}</th><th>AUC</th>"
+                 "<th>AUC 95%</th><th>EER</th>")
+    parts += [f"<th>TAR @ FAR {f:g}</th>" for f in ev.fars]
+    parts.append(f"<th>{e(tx['pairs'])}</th></tr>")
+    for r in ranked:
+        cls = " class='best'" if r is best else ""
+        cells = "".join(f"<td class='num'>{'—' if p.tar is None else f'{p.tar:.3f}'}</td>" for p in r.operating_points)
         iv = ev.auc_intervals.get(r.name)
         ci = f"{iv.low:.3f}–{iv.high:.3f}" if iv else "—"
-        parts.append(f"<tr{cls}><td>{e(r.name)}</td><td>{r.auc:.4f}</td><td>{ci}</td><td>{r.eer.eer:.4f}</td>{cells}"
-                     f"<td>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
-    parts.append("</table>")
-    if ev.models:
-        parts.append(f"<h2>{e(tx['curves'])}</h2><p class='muted'>{e(tx['how'])}</p>")
-        parts.append("<div class='chart'>" + to_svg(roc_chart(ev.models, log_far=log_far)) + "</div>")
-        parts.append(f"<h2>{e(tx['dist'])}</h2><div class='chart'>" + to_svg(distribution_chart(ev.models)) + "</div>")
+        parts.append(f"<tr{cls}><td>{e(r.name)}</td><td class='num'>{r.auc:.4f}</td><td class='num'>{ci}</td>"
+                     f"<td class='num'>{r.eer.eer:.4f}</td>{cells}"
+                     f"<td class='num'>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
+    parts.append("</table></div>")
+    run_models = [r for r in ranked if r.kind != "scores"]
+    if run_models:
+        parts.append(f"<h2>{e(tx['prep'])}</h2><div class='wide'><table><tr><th>{e(tx['model'])}</th>"
+                     f"<th>{e(tx['file'])}</th><th>{e(tx['input'])}</th><th>{e(tx['face'])}</th>"
+                     f"<th>{e(tx['norm'])}</th><th>{e(tx['colour'])}</th></tr>")
+        for r in run_models:
+            cells = "".join(f"<td class='text'>{e(c)}</td>" for c in _prep_cells(r.preprocessing, tx))
+            parts.append(f"<tr><td>{e(r.name)}</td><td class='text'>{e(r.source)}</td>{cells}</tr>")
+        parts.append("</table></div>")
+    if ranked:
+        how = tx["how"] + (tx["how_log"] if log_far else "")
+        parts.append(f"<h2>{e(tx['curves'])}</h2><p class='muted'>{e(how)}</p>")
+        parts.append("<div class='chart'>" + to_svg(roc_chart(ranked, log_far=log_far, lang=lang)) + "</div>")
+        parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
+                     + to_svg(distribution_charts(ranked, lang=lang, threshold=best.eer.threshold)) + "</div>")
     with_preview = [r for r in ranked if r.preview is not None]
     if with_preview:
         from .preview import png_bytes, strip_image
@@ -265,7 +337,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                          f"</span><br><img class='strip' alt='{e(tx['sees'])}: {e(r.name)}' "
                          f"src='data:image/png;base64,{b64}'></div>")
     parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
-    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+    for r in ranked:
         v = model_verdict(r, ds, lang=lang, interval=ev.auc_intervals.get(r.name))
         parts.append(f"<div class='card'><div><b>{e(r.name)}</b> — <span class='grade g-{v.grade}'>{e(v.headline)}</span></div><ul>")
         parts += [f"<li>{e(s)}</li>" for s in v.sentences]
@@ -273,7 +345,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append("</ul></div>")
     if ev.failures:
         parts.append(f"<h2>{e(tx['failed'])}</h2><ul>")
-        parts += [f"<li><b>{e(f.name)}</b>: {e(f.error)}</li>" for f in ev.failures]
+        parts += [f"<li><b>{e(f.name)}</b> ({e(f.source)}): {e(f.error)}</li>" for f in ev.failures]
         parts.append("</ul>")
     foot = tx["made"].format(v=__version__, d=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     if credits:

@@ -122,6 +122,14 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdic
     return Verdict(model=result.name, grade=g, headline=tx[f"grade.{g}"], sentences=tuple(s), caveats=tuple(caveats))
 
 
+def rank(results) -> tuple:
+    """Results best first: highest AUC (ties keep the order they were given in).
+
+    The one ranking rule of FaceROC: tables, charts, verdicts and exports list models in this order.
+    """
+    return tuple(sorted(results, key=lambda r: r.auc, reverse=True))
+
+
 def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> list[str]:
     """Sentences that rank the models (best first); models that could not be evaluated (``failures``) are named
     right after the best one, so a "best model" is never claimed without them.
@@ -134,7 +142,7 @@ def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> lis
     tx = T[lang if lang in T else "en"]
     if not results:
         return []
-    ranked = sorted(results, key=lambda r: r.auc, reverse=True)
+    ranked = rank(results)
     out = [tx["best"].format(name=ranked[0].name)]
     if failures:
         out.append(tx["left_out"].format(names=", ".join(f.name for f in failures)))

@@ -4,8 +4,8 @@ import streamlit as st
 from faceroc_core.charts import distribution_chart, roc_chart
 from faceroc_core.errors import FaceROCError
 from ui import state
-from ui.i18n import t
-from ui.runner import Job, run_job
+from ui.i18n import lang, t
+from ui.runner import Job, load_demo_result, run_job
 from ui.views import confusion_frame, plain, show_failures, show_left_out, show_metrics_table
 
 st.title(t("compare.title"))
@@ -20,11 +20,34 @@ if not usable or faces is None:
 job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error))
 key = job.key()
 result = st.session_state.get("result")
+if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
+    stored = load_demo_result(key)  # computed once at set-up: the first screen needs no run
+    if stored is not None:
+        result = st.session_state["result"] = (key, stored)
 clicked = st.button(t("compare.run"), type="primary", key="run")
 
 
 def _cancel():
     st.session_state["cancelled"] = True
+
+
+def _run() -> None:
+    """Run the job with its progress bars in one slot that is cleared when it is done."""
+    slot = st.empty()
+    with slot.container():
+        st.button(t("compare.cancel"), key="cancel_run", on_click=_cancel)
+        try:
+            ev = run_job(job)
+        except FaceROCError as e:
+            st.error(plain(state.public(str(e).replace(faces.root, faces.display))), icon=":material/error:")
+            st.stop()
+        except Exception as e:  # never a traceback on the page
+            st.error(t("err.unexpected", what=t("compare.title"), err=plain(state.public(f"{type(e).__name__}: {e}"))),
+                     icon=":material/error:")
+            st.stop()
+    slot.empty()
+    st.session_state["result"] = (key, ev)
+    st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
 
 
 if clicked:
@@ -34,21 +57,12 @@ if st.session_state.get("cancelled"):
     st.info(t("compare.cancelled"), icon=":material/cancel:")
     if result is None:
         st.stop()
-elif clicked or result is None:
-    cancel_slot = st.empty()
-    cancel_slot.button(t("compare.cancel"), key="cancel_run", on_click=_cancel)
-    try:
-        ev = run_job(job)
-    except FaceROCError as e:
-        st.error(plain(state.public(str(e).replace(faces.root, faces.display))), icon=":material/error:")
-        st.stop()
-    except Exception as e:  # never a traceback on the page
-        st.error(t("err.unexpected", what=t("compare.title"), err=plain(state.public(f"{type(e).__name__}: {e}"))),
-                 icon=":material/error:")
-        st.stop()
-    cancel_slot.empty()
-    st.session_state["result"] = (key, ev)
+elif clicked or (result is None and st.session_state.get("is_demo")):
+    _run()  # new data waits for the Run button; only the demo starts by itself
     result = st.session_state["result"]
+elif result is None:
+    st.info(t("compare.ready", n=len(usable), faces=plain(faces.display)), icon=":material/play_arrow:")
+    st.stop()
 
 rkey, ev = result
 if rkey != key:
@@ -58,35 +72,40 @@ if not ev.models:
     st.stop()
 st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds))
 
-best = ev.best()
-lo = min(float(r.hist_edges[0]) for r in ev.models)
-hi = max(float(r.hist_edges[-1]) for r in ev.models)
-if "threshold" not in st.session_state or not (lo <= st.session_state["threshold"] <= hi):
+ranked = ev.ranked()
+best = ranked[0]
+lo = min(float(r.hist_edges[0]) for r in ranked)
+hi = max(float(r.hist_edges[-1]) for r in ranked)
+if st.session_state.get("threshold_for") != rkey or not (lo <= st.session_state.get("threshold", lo - 1) <= hi):
     st.session_state["threshold"] = round(float(best.eer.threshold), 3)
+    st.session_state["threshold_for"] = rkey
 thr = st.session_state["threshold"]
 
-log_far = st.toggle(t("compare.log"), key="log_far")
-st.altair_chart(roc_chart(ev.models, log_far=log_far, threshold=thr), key="roc_chart", width="stretch")
+if "log_far" not in st.session_state:
+    st.session_state["log_far"] = True  # the low-FAR region decides whether a face model is usable
+log_far = st.toggle(t("compare.log"), key="log_far", help=t("compare.log_help"))
+st.altair_chart(roc_chart(ranked, log_far=log_far, threshold=thr, lang=lang()), key="roc_chart", width="stretch")
 
 st.subheader(t("compare.table"))
 show_metrics_table(ev)
 
 st.subheader(t("compare.threshold"))
-st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, key="threshold", label_visibility="collapsed")
+st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, format="%.3f", key="threshold",
+          label_visibility="collapsed")
 thr = st.session_state["threshold"]
 st.caption(t("compare.at_threshold", t=thr))
-cols = st.columns(min(3, len(ev.models)))
-for i, r in enumerate(sorted(ev.models, key=lambda r: r.auc, reverse=True)):
+cols = st.columns(min(3, len(ranked)))
+for i, r in enumerate(ranked):
     m = r.at_threshold(thr)
     with cols[i % len(cols)]:
         st.markdown(f"**{plain(r.name)}**")
         st.table(confusion_frame(m))
-        st.markdown(
-            f"accuracy **{m.accuracy:.3f}** · precision **{m.precision:.3f}** · recall **{m.recall:.3f}** · "
-            f"F1 **{m.f1:.3f}** · FAR **{m.far:.4f}**"
-        )
+        st.markdown(t("compare.rates", acc=m.accuracy, prec=m.precision, rec=m.recall, f1=m.f1, far=m.far))
 
 st.subheader(t("compare.dist"))
-st.altair_chart(distribution_chart(ev.models, threshold=thr), key="dist_chart")
+st.caption(t("compare.dist_how"))
+for i, r in enumerate(ranked):  # one panel per model, best first, each on its own scale
+    st.altair_chart(distribution_chart(r, threshold=thr, lang=lang(), width="container", legend=i == 0),
+                    key=f"dist_chart_{i}", width="stretch")
 
 show_left_out(ev)

@@ -1,4 +1,11 @@
-"""Report: plain-language verdicts and every download."""
+"""Report: plain-language verdicts and every download.
+
+The page itself only writes sentences and a table, so it opens at once; each
+file is made when its button is pressed (Streamlit runs the callable then) and
+kept for the next press.
+"""
+from functools import partial
+
 import streamlit as st
 
 from faceroc_core.charts import roc_chart, to_png, to_svg
@@ -17,17 +24,19 @@ if result is None:
 key, ev = result
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def exports(key: str, lang: str, log_far: bool, demo: bool, _ev):
-    chart = roc_chart(_ev.models, log_far=log_far)
-    return {
-        "html": html_report(_ev, lang=lang, credits=CREDITS_DEMO if demo else None, log_far=log_far).encode("utf-8"),
-        "csv": metrics_csv(_ev).encode(),
-        "json": to_json(_ev, indent=1).encode(),
-        "roc": roc_points_csv(_ev).encode(),
-        "png": to_png(chart),
-        "svg": to_svg(chart).encode(),
-    }
+@st.cache_data(show_spinner=False, max_entries=32)
+def export(kind: str, key: str, lang: str, log_far: bool, demo: bool, _ev) -> bytes:
+    """One download's bytes for this result, language and axis (made on the first press, then reused)."""
+    if kind == "html":
+        return html_report(_ev, lang=lang, credits=CREDITS_DEMO if demo else None, log_far=log_far).encode("utf-8")
+    if kind == "csv":
+        return metrics_csv(_ev).encode()
+    if kind == "json":
+        return to_json(_ev, indent=1).encode()
+    if kind == "roc":
+        return roc_points_csv(_ev).encode()
+    chart = roc_chart(_ev.ranked(), log_far=log_far, lang=lang)
+    return to_png(chart) if kind == "png" else to_svg(chart).encode()
 
 
 sentences = comparison(ev.models, lang=lang(), comparisons=ev.comparisons, failures=ev.failures)
@@ -38,7 +47,7 @@ if ev.uncertainty_note:
 show_failures(ev)
 show_metrics_table(ev, key="report_table")
 
-for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+for r in ev.ranked():
     v = model_verdict(r, ev.dataset, lang=lang(), interval=ev.auc_intervals.get(r.name))
     box = {"excellent": st.success, "good": st.success, "fair": st.warning}.get(v.grade, st.error)
     with st.container(border=True):
@@ -50,12 +59,13 @@ for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
             st.caption(" ".join(v.caveats))
 
 st.subheader(t("report.downloads"))
-files = exports(key, lang(), bool(st.session_state.get("log_far", False)), bool(st.session_state.get("is_demo")), ev)
-c = st.columns(3)
-c[0].download_button(t("report.html"), files["html"], "faceroc_report.html", "text/html", key="dl_html", type="primary")
-c[1].download_button(t("report.csv"), files["csv"], "faceroc_metrics.csv", "text/csv", key="dl_csv")
-c[2].download_button(t("report.json"), files["json"], "faceroc_metrics.json", "application/json", key="dl_json")
-c = st.columns(3)
-c[0].download_button(t("report.roc"), files["roc"], "faceroc_roc_points.csv", "text/csv", key="dl_roc")
-c[1].download_button(t("report.png"), files["png"], "faceroc_roc.png", "image/png", key="dl_png")
-c[2].download_button(t("report.svg"), files["svg"], "faceroc_roc.svg", "image/svg+xml", key="dl_svg")
+st.caption(t("report.downloads_how"))
+args = (key, lang(), bool(st.session_state.get("log_far", True)), bool(st.session_state.get("is_demo")), ev)
+files = [("html", "faceroc_report.html", "text/html"), ("csv", "faceroc_metrics.csv", "text/csv"),
+         ("json", "faceroc_metrics.json", "application/json"), ("roc", "faceroc_roc_points.csv", "text/csv"),
+         ("png", "faceroc_roc.png", "image/png"), ("svg", "faceroc_roc.svg", "image/svg+xml")]
+for i, (kind, name, mime) in enumerate(files):
+    if i % 3 == 0:
+        c = st.columns(3)
+    c[i % 3].download_button(t(f"report.{kind}"), partial(export, kind, *args), name, mime, key=f"dl_{kind}",
+                             type="primary" if kind == "html" else "secondary", on_click="ignore")

@@ -50,6 +50,17 @@ def start(page=None):
     return at
 
 
+def run_compare(at):
+    """Open Compare and press Run when it waits for it (new models or faces never start a run by themselves)."""
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if any("Press “Run the comparison”" in i.value for i in at.info):
+        assert not at.get("vega_lite_chart")
+        at.button(key="run").click().run()
+    return at
+
+
 def chart_specs(at):
     return [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
 
@@ -144,8 +155,7 @@ def test_bad_model_beside_good_ones(tmp_path):
     assert "broken.onnx" in errors and "not a valid ONNX" in errors
     assert "good.onnx" not in errors and "sessions" not in errors  # no server path leaks
     assert any("notes.txt" in w.value for w in at.warning)
-    at.switch_page("pages/compare.py")
-    at.run()
+    run_compare(at)
     assert not at.exception
     assert len(roc_labels(at)) == 1 and any("Evaluated 1 model(s)" in s.value for s in at.success)
     # the refused model is not forgotten: Compare, the verdict and the JSON name it with its reason
@@ -230,8 +240,7 @@ def test_alignment_is_suggested_for_photos_not_for_framed_faces_and_previewed(tm
     assert all(cb.value for cb in at.checkbox if cb.key.startswith("align_"))  # every model follows the switch
     assert sum("aligned (5 landmarks" in c.value for c in at.caption) == 3
     assert len(at.get("image")) == 3  # one "what the model sees" strip per model
-    at.switch_page("pages/compare.py")
-    at.run()
+    run_compare(at)
     assert not at.exception
     assert any("Evaluated 3 model(s)" in s.value for s in at.success)
     assert any("Faces were detected in 20 images" in c.value for c in at.caption)
@@ -285,8 +294,7 @@ def test_same_names_markdown_names_removal_and_no_server_paths(tmp_path):
     assert [m.name for m in models] == ["model", "model (2)", sneaky]
     labels = [e.label for e in at.expander]
     assert not any("![x](" in lab for lab in labels) and any("\\!\\[x\\]" in lab for lab in labels)
-    at.switch_page("pages/compare.py")
-    at.run()
+    run_compare(at)
     ev = at.session_state["result"][1]
     by = {r.name: r for r in ev.models}
     assert by["model"].auc != by["model (2)"].auc or not np.array_equal(by["model"].roc.tpr, by["model (2)"].roc.tpr)
@@ -352,8 +360,7 @@ def test_dashboard_failures_and_errors_never_show_server_folders(tmp_path):
                                                    ("other.onnx", good, "application/octet-stream")]).run()
     other = at.session_state["models"][1]
     at.text_input(key=f"crop_{other.id}").set_value("1,2").run()  # a malformed crop box fails that model alone
-    at.switch_page("pages/compare.py")
-    at.run()
+    run_compare(at)
     assert not at.exception and any("Evaluated 1 model(s)" in s.value for s in at.success)
     shown = " ".join(e.value for e in at.error)
     assert "other" in shown and "crop must be x0,y0,x1,y1" in shown
@@ -368,3 +375,58 @@ def test_dashboard_failures_and_errors_never_show_server_folders(tmp_path):
     at.file_uploader(key="faces_zip").set_value([("one.zip", buf.getvalue(), "application/zip")]).run()
     errors = " ".join(e.value for e in at.error)
     assert errors and str(tmp_path / "sessions") not in errors
+
+
+def test_demo_first_screen_reads_the_stored_result_without_running(monkeypatch):
+    """`make run`'s set-up stores the demo's result; the first screen shows it and runs nothing."""
+    import importlib.util
+
+    import ui.runner
+
+    spec = importlib.util.spec_from_file_location("precompute", ROOT / "demo" / "precompute.py")
+    pre = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(pre)
+    assert pre.main() == 0
+    st.cache_data.clear()
+
+    def no_run(*a, **k):
+        raise AssertionError("the demo was computed again")
+
+    monkeypatch.setattr(ui.runner, "run_job", no_run)
+    at = start()
+    assert len(roc_labels(at)) == 3 and any("Evaluated 3 model(s)" in s.value for s in at.success)
+    # a result stored by other code (or for other files) is never read: the demo is computed instead
+    monkeypatch.setattr(ui.runner, "_code_version", lambda: "another-version")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    assert at.exception and "computed again" in at.exception[0].value or any(
+        "computed again" in e.value for e in at.error)
+
+
+def test_new_data_waits_for_run_then_threshold_starts_at_the_new_best_eer(tmp_path):
+    at = start()
+    assert at.slider(key="threshold").value == round(at.session_state["result"][1].best().eer.threshold, 3)
+    spec = next(s for s in chart_specs(at) if "ROC curves" in json.dumps(s.get("title", "")))
+    assert '"type": "log"' in json.dumps(spec)  # the ROC opens on a log-FAR axis
+    at.slider(key="threshold").set_value(0.2).run()
+    at.switch_page("pages/models.py")
+    at.run()
+    at.file_uploader(key="model_upload").set_value(
+        [("m.onnx", make_linear_onnx(tmp_path / "m.onnx").read_bytes(), "application/octet-stream")]).run()
+    at.switch_page("pages/compare.py")
+    at.run()
+    assert any("Press “Run the comparison”" in i.value for i in at.info) and not at.get("vega_lite_chart")
+    at.button(key="run").click().run()
+    ev = at.session_state["result"][1]
+    assert ev.models[0].name == "m" and not at.get("progress")  # progress bars gone once it is done
+    assert at.slider(key="threshold").value == round(ev.best().eer.threshold, 3) != 0.2
+
+
+def test_japanese_reaches_charts_and_the_distribution_panels_follow_the_table():
+    at = start()
+    at.selectbox(key="lang_select").set_value("ja").run()
+    specs = [json.dumps(s, ensure_ascii=False) for s in chart_specs(at)]
+    assert any("ROC 曲線" in s and "他人受入率" in s for s in specs)
+    dist = [s for s in specs if "コサイン類似度" in s]
+    ranked = [r.name for r in at.session_state["result"][1].ranked()]
+    assert len(dist) == 3 and [next(n for n in ranked if n in s) for s in dist] == ranked

@@ -160,14 +160,21 @@ def test_scores_mode(tmp_path):
     f = tmp_path / "s.csv"
     f.write_text("\n".join(rows) + "\n")
     out = tmp_path / "s.json"
-    assert main(["scores", str(f), "--json", str(out), "-q"]) == 0
+    assert main(["scores", str(f), "--json", str(out), "-q", "--roc", "full"]) == 0
     d = json.loads(out.read_text())
     assert set(d["dataset"]) == {"n_images", "n_identities", "n_genuine", "n_impostor"}
     for m in d["models"]:
         y, s = truth[m["name"]]
         fpr, tpr, _ = sk_roc(y, s, drop_intermediate=False)
         assert m["auc"] == sk_auc(fpr, tpr)
-        assert m["roc"]["fpr"] == fpr.tolist()
+        assert m["roc"]["fpr"] == fpr.tolist() and m["roc"]["form"] == "full"
+    # the default export is the compact curve: fewer points, the same area
+    assert main(["scores", str(f), "--json", str(out), "-q"]) == 0
+    for m in json.loads(out.read_text())["models"]:
+        y, s = truth[m["name"]]
+        fpr, tpr, _ = sk_roc(y, s, drop_intermediate=False)
+        assert m["roc"]["form"] == "corners" and len(m["roc"]["fpr"]) < fpr.size == m["roc"]["n_points_full"]
+        assert sk_auc(m["roc"]["fpr"], m["roc"]["tpr"]) == pytest.approx(sk_auc(fpr, tpr), abs=1e-12)
 
 
 def test_scores_mode_bad_csv(tmp_path, capsys):

@@ -171,6 +171,28 @@ def test_invariant_to_pair_order_and_monotone_transforms():
                 assert M.tar_at_far(r2, far).tar == M.tar_at_far(roc, far).tar
 
 
+def _slow_tar(fpr, tpr, far):
+    return max(t for f, t in zip(fpr, tpr) if f <= far)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_compact_roc_is_lossless(seed):
+    """Corners only, yet the same AUC, EER and TAR at every FAR as the full curve (ties included)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 3000)
+    s = np.round(rng.normal(y, 1), 1 + seed)  # coarse scores: many ties, diagonal steps
+    roc = M.roc_curve(s, y)
+    c = M.compact_roc(roc)
+    assert len(c) < len(roc) and c.thresholds[0] == np.inf and c.fps[-1] == roc.n_impostor
+    assert M.auc(c) == pytest.approx(M.auc(roc), abs=1e-12)
+    assert M.eer(c).eer == pytest.approx(M.eer(roc).eer, abs=1e-12)
+    for far in np.unique(roc.fpr)[1::7]:
+        assert M.tar_at_far(c, far).tar == M.tar_at_far(roc, far).tar == _slow_tar(roc.fpr, roc.tpr, far)
+    # every kept point is a point of the full curve, at its own threshold
+    idx = np.searchsorted(-roc.thresholds, -c.thresholds)
+    assert np.array_equal(roc.tps[idx], c.tps) and np.array_equal(roc.fps[idx], c.fps)
+
+
 def test_thin_roc_keeps_ends_and_shape():
     rng = np.random.default_rng(5)
     y = rng.integers(0, 2, 20000)

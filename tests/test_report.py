@@ -34,7 +34,22 @@ def test_csv_exports(ev):
     assert rows[0].startswith("model,source,auc,eer") and "accuracy" in rows[0] and len(rows) == 4
     roc = roc_points_csv(ev).splitlines()
     assert roc[0] == "model,threshold,fpr,tpr,tp,fp"
-    assert len(roc) == 1 + sum(len(m.roc) for m in ev.models)
+    from faceroc_core.metrics import compact_roc
+
+    assert len(roc) == 1 + sum(len(compact_roc(m.roc)) for m in ev.models)
+    assert sum(len(compact_roc(m.roc)) for m in ev.models) < sum(len(m.roc) for m in ev.models)
+    assert len(roc_points_csv(ev, roc="full").splitlines()) == 1 + sum(len(m.roc) for m in ev.models)
+
+
+def test_json_export_stays_small_for_a_large_test():
+    """1.25 M impostor pairs: the full curve has ~1.25 M points, the export a few thousand (lossless)."""
+    rng = np.random.default_rng(3)
+    y = np.r_[np.ones(2500), np.zeros(1_250_000)]
+    ev = evaluate_scores({"m": (rng.normal(y * 2, 1), y)})
+    text = to_json(ev)
+    assert len(ev.models[0].roc) > 1_000_000 and len(text) < 300_000
+    m = json.loads(text)["models"][0]
+    assert np.trapezoid(m["roc"]["tpr"], m["roc"]["fpr"]) == pytest.approx(ev.models[0].auc, abs=1e-12)
 
 
 def test_verdicts_grade_and_rank(ev):

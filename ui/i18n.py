@@ -125,6 +125,19 @@ S: dict[str, dict[str, str]] = {
                           "ja": "比較をキャンセルしました。もう一度始めるには「比較を実行」を押してください。"},
     "compare.stale": {"en": "Models or faces changed since the last run.", "ja": "前回の実行後にモデルまたは顔画像が変わりました。"},
     "compare.log": {"en": "Log-scale FAR axis", "ja": "FAR 軸を対数目盛に"},
+    "compare.log_help": {"en": "On a log axis the low-FAR region (one stranger in 1,000 or 10,000 accepted), where face "
+                                 "models are used, is wide enough to compare; on a linear axis every good model hugs the corner.",
+                         "ja": "対数目盛では、顔認識が実際に使われる低 FAR の範囲（他人 1,000 人や 10,000 人に 1 人を受け入れる）が広く見えて比較できます。"
+                               "線形目盛では良いモデルはどれも左上の角に張り付きます。"},
+    "compare.ready": {"en": "{n} model(s) and the faces “{faces}” are ready. Press “Run the comparison” to start.",
+                      "ja": "{n} 個のモデルと顔画像「{faces}」の準備ができました。「比較を実行」を押して開始してください。"},
+    "compare.rates": {"en": "accuracy **{acc:.3f}** · precision **{prec:.3f}** · recall (TAR) **{rec:.3f}** · "
+                            "F1 **{f1:.3f}** · FAR **{far:.4f}**",
+                      "ja": "正解率 **{acc:.3f}** · 適合率 **{prec:.3f}** · 再現率（TAR） **{rec:.3f}** · "
+                            "F1 **{f1:.3f}** · FAR **{far:.4f}**"},
+    "compare.dist_how": {"en": "One panel per model, best first, each on its own scale (each kind of pair normalised "
+                                 "on its own); the dashed line is the threshold above.",
+                         "ja": "モデルごとに 1 つのパネル（良い順）。それぞれ独自の目盛で、ペアの種類ごとに正規化しています。点線は上のしきい値です。"},
     "compare.table": {"en": "Scores (best first; the best model is highlighted)", "ja": "スコア（良い順。最良モデルを強調）"},
     "compare.threshold": {"en": "Decision threshold (accept a pair as the same person if its score ≥ threshold)",
                           "ja": "判定しきい値（スコアがしきい値以上なら同一人物と判定）"},
@@ -162,6 +175,11 @@ S: dict[str, dict[str, str]] = {
     "report.roc": {"en": "ROC points (CSV)", "ja": "ROC の点（CSV）"},
     "report.png": {"en": "Chart (PNG)", "ja": "グラフ（PNG）"},
     "report.svg": {"en": "Chart (SVG)", "ja": "グラフ（SVG）"},
+    "report.downloads_how": {"en": "Each file is made when you press its button (the HTML report and the charts take a "
+                                   "few seconds). The ROC curves and the charts follow the language and the FAR axis "
+                                   "chosen on the Compare page; ROC points are the curve's corners (lossless).",
+                             "ja": "各ファイルはボタンを押したときに作成されます（HTML レポートとグラフは数秒かかります）。"
+                                   "ROC 曲線とグラフは言語と比較ページの FAR 軸の設定に従います。ROC の点は曲線の角の点です（情報の欠落はありません）。"},
     "report.caveats": {"en": "Caveats", "ja": "注意点"},
     # about
     "about.body": {"en": "FaceROC compares face-recognition (embedding) models on your own labelled faces: every pair of "

@@ -11,8 +11,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import pickle
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import streamlit as st
 
@@ -29,6 +32,7 @@ from faceroc_core.pipeline import (Evaluation, ModelFailure, ModelSpec, measure_
 from .i18n import t
 from .state import FacesSource, ModelEntry, public
 
+_logger = logging.getLogger(__name__)
 BATCH = 32
 # every model runs in its own worker process under these limits (stated on the Models page)
 LIMITS = Limits.of(os.environ.get("FACEROC_MODEL_TIMEOUT", "300"), os.environ.get("FACEROC_MODEL_MEMORY_GB", "4"))
@@ -131,7 +135,7 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
 
 def _disk_cache():
     from faceroc_core.cache import EmbeddingCache
-    from faceroc_core.models import default_cache_dir
+    from faceroc_core.cache import default_cache_dir
 
     try:
         return EmbeddingCache(default_cache_dir())
@@ -143,6 +147,49 @@ def _disk_cache():
 def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple) -> Evaluation:
     ds = load_dataset(_job.faces)
     return measure_run(ds, _run, failures=_failures, fars=DEFAULT_FARS)
+
+
+# --------------------------------------------------------------------------- the demo's stored result
+def _code_version() -> str:
+    """A hash of the engine's and the dashboard's source: a stored result is only read by the code that wrote it."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for p in sorted([*root.glob("faceroc_core/*.py"), *root.glob("ui/*.py")]):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def demo_result_path(job_key: str) -> Path:
+    from faceroc_core.cache import default_cache_dir
+
+    return default_cache_dir() / "demo" / f"{job_key[:32]}-{_code_version()}.pkl"
+
+
+def save_demo_result(job_key: str, ev: Evaluation) -> Path:
+    """Store the demo's evaluation (written by ``make run``'s set-up step, ``demo/precompute.py``)."""
+    path = demo_result_path(job_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(ev, protocol=pickle.HIGHEST_PROTOCOL))
+    tmp.replace(path)
+    return path
+
+
+def load_demo_result(job_key: str) -> Evaluation | None:
+    """The demo's stored evaluation for exactly these models, faces and code, or None.
+
+    Only the set-up step writes this file, into the cache folder on this
+    machine; nothing a user uploads is ever unpickled.
+    """
+    path = demo_result_path(job_key)
+    try:
+        ev = pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except Exception as e:  # a damaged or foreign file: compute instead
+        _logger.warning("ignoring the stored demo result %s: %s", path.name, e)
+        return None
+    return ev if isinstance(ev, Evaluation) else None
 
 
 def run_job(job: Job) -> Evaluation:

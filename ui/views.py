@@ -12,7 +12,7 @@ from .state import public
 
 def metrics_table(ev: Evaluation) -> pd.DataFrame:
     rows = []
-    for r in sorted(ev.models, key=lambda r: r.auc, reverse=True):
+    for r in ev.ranked():
         iv = ev.auc_intervals.get(r.name)
         row = {t("col.model"): r.name, "AUC": r.auc,
                t("col.ci"): f"{iv.low:.3f} – {iv.high:.3f}" if iv else "—", "EER": r.eer.eer}
