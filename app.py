@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui import state
 from ui.i18n import LANGS, t
-from ui.views import plain
+from ui.views import mount_status, show_status
 
 st.set_page_config(page_title="FaceROC", page_icon=":material/face:", layout="wide")
 state.init()
@@ -30,25 +30,6 @@ pages = [
     st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about"),
 ]
 nav = st.navigation(pages)
-status = st.sidebar.container()
-
-
-def _reset_demo():
-    state.reset_to_demo()
-
-
-def show_status() -> None:
-    """What is loaded, drawn after the page ran so that an upload on this very run is counted."""
-    with status:
-        faces = state.faces()
-        st.caption(t("sidebar.status", n_models=len(state.models()), faces=plain(faces.display) if faces else "—"))
-        if st.session_state.get("is_demo") and st.session_state.get("demo_models"):
-            st.info(t("sidebar.demo"))
-        else:
-            st.button(t("sidebar.reset"), key="reset_demo", on_click=_reset_demo)
-
-
-try:
-    nav.run()
-finally:  # also when the page stopped early (st.stop) or asked for a rerun
-    show_status()
+mount_status()
+nav.run()
+show_status()  # pages that stop early draw it themselves (views.halt)

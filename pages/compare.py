@@ -6,7 +6,7 @@ from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import lang, t
 from ui.runner import Job, load_demo_result, run_job
-from ui.views import confusion_frame, plain, show_failures, show_left_out, show_metrics_table
+from ui.views import confusion_frame, halt, plain, show_failures, show_left_out, show_metrics_table
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
@@ -15,7 +15,7 @@ usable = [state.resolved(m) for m in state.models() if not m.error]
 faces = state.faces()
 if not usable or faces is None:
     st.warning(t("compare.need"))
-    st.stop()
+    halt()
 
 job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error))
 key = job.key()
@@ -40,11 +40,11 @@ def _run() -> None:
             ev = run_job(job)
         except FaceROCError as e:
             st.error(plain(state.public(str(e).replace(faces.root, faces.display))), icon=":material/error:")
-            st.stop()
+            halt()
         except Exception as e:  # never a traceback on the page
             st.error(t("err.unexpected", what=t("compare.title"), err=plain(state.public(f"{type(e).__name__}: {e}"))),
                      icon=":material/error:")
-            st.stop()
+            halt()
     slot.empty()
     st.session_state["result"] = (key, ev)
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
@@ -56,20 +56,20 @@ if st.session_state.get("cancelled"):
     # a click on Cancel stopped the run at its next step; its worker processes were closed on the way out
     st.info(t("compare.cancelled"), icon=":material/cancel:")
     if result is None:
-        st.stop()
+        halt()
 elif clicked or (result is None and st.session_state.get("is_demo")):
     _run()  # new data waits for the Run button; only the demo starts by itself
     result = st.session_state["result"]
 elif result is None:
     st.info(t("compare.ready", n=len(usable), faces=plain(faces.display)), icon=":material/play_arrow:")
-    st.stop()
+    halt()
 
 rkey, ev = result
 if rkey != key:
     st.warning(t("compare.stale"), icon=":material/sync_problem:")
 show_failures(ev)
 if not ev.models:
-    st.stop()
+    halt()
 st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds))
 
 ranked = ev.ranked()

@@ -7,19 +7,22 @@ import streamlit as st
 
 from faceroc_core.align import align, check_sample, detector_available
 from faceroc_core.charts import identity_chart
+from faceroc_core.dataset import Skipped
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import decode
 from faceroc_core.preview import sample_indices
-from faceroc_core.ingest import ingest_files, ingest_zip
+from faceroc_core.ingest import MAX_FILES, ingest_zip
 from ui import state
+from ui.folder_upload import folder_upload
 from ui.i18n import t
 from ui.runner import load_dataset
-from ui.views import plain
+from ui.views import halt, plain
 
 MAX_MB = st.get_option("server.maxUploadSize")
 SERVER_ROOT = state.server_root()
 SOURCES = ["demo", "dir", "zip"] + (["path"] if SERVER_ROOT else [])  # "path" only with FACEROC_DATA_ROOT
 LABELS = ["auto", "folder", "prefix"]
+FOLDER_TEXTS = ("pick", "hint", "reading", "packing", "sending", "sent", "none", "too_big", "failed")
 
 st.title(t("faces.title"))
 st.write(t("faces.intro"))
@@ -41,8 +44,25 @@ def _set(src):
     st.session_state.pop("result", None)
 
 
-def _upload_id(files) -> str:
-    return hashlib.sha1("|".join(sorted(f.file_id for f in files)).encode()).hexdigest()[:12] + labels
+def _take_zip(kind: str, data: bytes, display: str, uid: str, left: tuple = ()) -> None:
+    """Unpack an uploaded or browser-packed zip into this session's folder and make it the faces."""
+    if st.session_state.get("_faces_upload_id") == uid:
+        return
+    try:
+        state.check_quota(2 * len(data), replacing=current.root if current else None)  # the zip unpacks beside itself
+        with st.spinner(t("faces.unpacking")):
+            got = ingest_zip(data, state.session_dir() / "faces" / uid, labels=labels)
+        _set(state.FacesSource(kind=kind, root=str(got.root), labels="folder", display=display,
+                               upload_skipped=tuple(left) + got.skipped))
+        st.session_state["_faces_upload_id"] = uid
+    except FaceROCError as e:
+        st.error(plain(state.public(str(e))), icon=":material/error:")
+    except state.QuotaError as e:
+        st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
+
+
+def _uid(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()[:12] + labels
 
 
 if source == "demo":
@@ -50,32 +70,21 @@ if source == "demo":
         _set(state.demo_entries()[1])
 elif source in ("dir", "zip"):
     st.caption(t("faces.limit", mb=MAX_MB))
+    loaded = st.empty()  # filled once this run's upload (if any) is in
     if source == "dir":
-        files = st.file_uploader(t("faces.dir"), accept_multiple_files="directory", key="faces_dir")
-        files = files or []
+        packed = folder_upload(key="faces_dir", max_files=MAX_FILES,
+                               text={k: t(f"faces.fz.{k}") for k in FOLDER_TEXTS})
+        if packed is not None:
+            left = tuple(Skipped(path=p, reason=t("faces.not_image")) for p in packed.other)
+            _take_zip("dir", packed.data, packed.name, _uid(packed.data), left)
     else:
         z = st.file_uploader(t("faces.zip"), type=["zip"], key="faces_zip")
-        files = [z] if z else []
-    if files:
-        uid = _upload_id(files)
-        if st.session_state.get("_faces_upload_id") != uid:
-            dest = state.session_dir() / "faces" / uid
-            try:
-                incoming = sum(f.size for f in files) * (1 if source == "dir" else 2)  # a zip unpacks beside itself
-                state.check_quota(incoming, replacing=current.root if current else None)
-                with st.spinner("…"):
-                    if source == "dir":
-                        got = ingest_files(((f.name, f.getvalue()) for f in files), dest, labels=labels)
-                    else:
-                        got = ingest_zip(files[0].getvalue(), dest, labels=labels)
-                _set(state.FacesSource(kind=source, root=str(got.root), labels="folder",
-                                       display=files[0].name.split("/")[0] if source == "dir" else files[0].name,
-                                       upload_skipped=got.skipped))
-                st.session_state["_faces_upload_id"] = uid
-            except FaceROCError as e:
-                st.error(plain(state.public(str(e))), icon=":material/error:")
-            except state.QuotaError as e:
-                st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
+        if z is not None:
+            data = z.getvalue()
+            _take_zip("zip", data, z.name, _uid(data))
+    now = state.faces()
+    if now is not None and now.kind == source:  # what is loaded, also when the page is revisited
+        loaded.caption(t("faces.loaded", name=plain(now.display)))
 elif source == "path":
     path = st.text_input(t("faces.path"), value=current.root if current and current.kind == "path" else "",
                          key="faces_path")
@@ -89,7 +98,7 @@ elif source == "path":
 current = state.faces()
 if current is None or (source != "demo" and current.kind != source):
     st.info(t("faces.none"))
-    st.stop()
+    halt()
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -116,7 +125,7 @@ try:
 except FaceROCError as e:
     st.error(plain(state.public(str(e))), icon=":material/error:")
     skipped_table(list(current.upload_skipped))
-    st.stop()
+    halt()
 
 counts = ds.counts()
 gen, imp = ds.pair_counts()

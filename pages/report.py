@@ -12,7 +12,7 @@ from faceroc_core.charts import roc_chart, to_png, to_svg
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, model_verdict
 from ui.i18n import lang, t
-from ui.views import plain, show_failures, show_metrics_table
+from ui.views import halt, plain, show_failures, show_metrics_table
 
 CREDITS_DEMO = "ORL face database, Olivetti Research Laboratory (Samaria & Harter 1994)."
 
@@ -20,7 +20,7 @@ st.title(t("report.title"))
 result = st.session_state.get("result")
 if result is None:
     st.info(t("report.none"))
-    st.stop()
+    halt()
 key, ev = result
 
 

@@ -174,3 +174,23 @@ def _save_image_model(path: Path, name: str, nodes, inits, h: int, w: int) -> Pa
     m.ir_version = 8
     onnx.save(m, str(path))
     return path
+
+
+def make_photo_folder(dest, n_people: int = 158, per_person: int = 10, side: int = 250):
+    """``n_people`` x ``per_person`` colour JPEG photos (ORL faces scaled onto a ``side``-pixel canvas, ~10 KB each,
+    like a folder of LFW photos), one sub-folder per person."""
+    from PIL import Image
+
+    dest = Path(dest)
+    orl = sorted((ROOT / "demo" / "orl_faces").glob("s*/*.pgm"))
+    k = 0
+    for i in range(n_people):
+        d = dest / f"person_{i:04d}"
+        d.mkdir(parents=True, exist_ok=True)
+        for j in range(per_person):
+            face = Image.open(orl[k % len(orl)]).convert("RGB").resize((side * 92 // 112, side))
+            img = Image.new("RGB", (side, side), ((37 * i) % 255, (91 * j) % 255, 128))
+            img.paste(face, ((side - face.width) // 2, 0))
+            img.save(d / f"{j:04d}.jpg", quality=88)
+            k += 1
+    return dest

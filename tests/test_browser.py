@@ -73,8 +73,10 @@ def open_demo_and_upload_faces(p, server, folder, summary):
     expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
     nav.get_by_text("Faces", exact=True).click()
     page.get_by_text("Upload a folder", exact=True).click()
+    # the folder is packed into one zip in the browser and sent once (no chip per file)
     page.locator(".st-key-faces_dir input[type=file]").set_input_files(str(folder))
     expect(page.get_by_text(summary)).to_be_visible()
+    assert page.locator('[data-testid="stFileUploaderFile"]').count() == 0
     return browser, page, nav
 
 
@@ -98,8 +100,14 @@ def test_upload_folder_and_two_models_then_compare(server, tmp_path):
         expect(page.get_by_text("B_epoch18 — B_epoch18.pth")).to_be_visible()
         expect(page.get_by_text("architecture inferred from the weights: mobilenetv3_small_050").first).to_be_attached()
 
+        # the sidebar counted the upload at once
+        expect(page.locator('[data-testid="stSidebar"]').get_by_text("2 model(s) · my_faces")).to_be_visible()
         nav.get_by_text("Compare", exact=True).click()
+        # new models and faces wait for the Run button
+        expect(page.get_by_text("Press “Run the comparison” to start", exact=False)).to_be_visible()
+        page.get_by_role("button", name="Run the comparison").click()
         expect(page.get_by_text("Evaluated 2 model(s)")).to_be_visible()
+        expect(page.locator('[data-testid="stProgress"]')).to_have_count(0)  # progress bars cleared
         chart = page.locator('[data-testid="stVegaLiteChart"]').first
         lines = chart.locator("svg.marks g.mark-line path")
         expect(chart.get_by_text("C_epoch60 (AUC", exact=False)).to_be_visible()
@@ -164,10 +172,44 @@ def test_a_slow_model_can_be_cancelled_and_the_app_stays_up(server, tmp_path):
         nav.get_by_text("Models", exact=True).click()
         page.locator(".st-key-model_upload input[type=file]").set_input_files(str(slow))
         expect(page.get_by_text("slow — slow.onnx")).to_be_visible()
-        nav.get_by_text("Compare", exact=True).click()  # new models: the comparison starts
+        nav.get_by_text("Compare", exact=True).click()
+        page.get_by_role("button", name="Run the comparison").click()
         page.get_by_role("button", name="Cancel").click()
         expect(page.get_by_text("The comparison was cancelled", exact=False)).to_be_visible()
         expect(page.get_by_text("Evaluated 1 model(s)")).to_have_count(0)
         nav.get_by_text("About", exact=True).click()  # the server is still there
         expect(page.get_by_text("Olivetti Research Laboratory", exact=False)).to_be_visible()
+        browser.close()
+
+
+def test_a_folder_of_1580_photos_arrives_as_one_upload_and_the_report_opens_with_downloads(server, tmp_path):
+    """The folder is packed in the browser and sent once; the Report page opens without making its files; a
+    download is made when pressed.  (Times are printed by benchmarks/bench_browser.py, not asserted here.)"""
+    from playwright.sync_api import expect, sync_playwright
+
+    from helpers import make_photo_folder
+
+    expect.set_options(timeout=240_000)
+    photos = make_photo_folder(tmp_path / "lfw_like")
+    (photos / ".DS_Store").write_bytes(b"\0" * 10)
+    with sync_playwright() as p:
+        t0 = time.perf_counter()
+        browser, page, nav = open_demo_and_upload_faces(p, server, photos, "1,580 images of 158 people")
+        print(f"1,580-photo folder upload to the Faces summary: {time.perf_counter() - t0:.1f} s (with app start)")
+        expect(page.get_by_text("Loaded now: “lfw_like”", exact=False)).to_be_visible()
+        nav.get_by_text("Compare", exact=True).click()
+        expect(page.get_by_text("Press “Run the comparison” to start", exact=False)).to_be_visible()
+        # back to the demo's result: the Report page opens on it, files are made on request
+        page.locator('[data-testid="stSidebar"]').get_by_role("button", name="Back to the demo").click()
+        expect(page.get_by_text("Demo loaded", exact=False)).to_be_visible()
+        expect(page.get_by_text("Evaluated 3 model(s)")).to_be_visible()  # the demo alone starts by itself
+        nav.get_by_text("Report", exact=True).click()
+        expect(page.get_by_text("Best model on these faces: C · epoch 60.")).to_be_visible()
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Metrics (JSON)").click()
+        body = Path(got.value.path()).read_text()
+        assert '"form": "corners"' in body and len(body) < 2_000_000
+        with page.expect_download() as got:
+            page.get_by_role("button", name="Chart (PNG)").click()
+        assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         browser.close()

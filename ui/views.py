@@ -37,6 +37,42 @@ def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
     st.dataframe(styled, hide_index=True, key=key)
 
 
+def mount_status() -> None:
+    """Keep a place in the sidebar for the status; it is drawn at the end of the run (see :func:`show_status`)."""
+    st.session_state["_status_box"] = st.sidebar.container()
+    st.session_state["_status_drawn"] = False
+
+
+def _reset_demo() -> None:
+    from .state import reset_to_demo
+
+    reset_to_demo()
+
+
+def show_status() -> None:
+    """What is loaded (models counted, faces named, "demo" only while the demo is), drawn once per run after the
+    page's own work, so that an upload made on this very run is counted."""
+    from .state import faces, models
+
+    box = st.session_state.get("_status_box")
+    if box is None or st.session_state.get("_status_drawn"):
+        return
+    st.session_state["_status_drawn"] = True
+    with box:
+        f = faces()
+        st.caption(t("sidebar.status", n_models=len(models()), faces=plain(f.display) if f else "—"))
+        if st.session_state.get("is_demo") and st.session_state.get("demo_models"):
+            st.info(t("sidebar.demo"))
+        else:
+            st.button(t("sidebar.reset"), key="reset_demo", on_click=_reset_demo)
+
+
+def halt() -> None:
+    """``st.stop()`` for pages: the sidebar's status is drawn first (nothing after a stop is drawn)."""
+    show_status()
+    st.stop()
+
+
 def show_failures(ev: Evaluation) -> None:
     for f in ev.failures:
         st.error(t("compare.failed", name=plain(f.name), err=plain(public(f.error))), icon=":material/error:")
