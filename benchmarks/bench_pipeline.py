@@ -68,7 +68,7 @@ def make_models() -> list[Path]:
     import timm
     import torch
 
-    from faceroc_core.models import export_to_onnx, verify_export
+    from faceroc_core.export import export_to_onnx, verify_export
 
     out = []
     for seed in range(3):
@@ -124,7 +124,7 @@ def engine(folder: Path, models: list[Path], cache_dir: Path | None, n_boot: int
 
 
 def floor(folder: Path, models: list[Path], batch: int = 32) -> float:
-    from faceroc_core.models import make_session
+    from faceroc_core.onnx_io import make_session
 
     n = sum(1 for _ in folder.rglob("*.jpg"))
     x = np.random.default_rng(0).normal(size=(batch, 3, SIZE, SIZE)).astype(np.float32)

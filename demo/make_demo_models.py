@@ -32,7 +32,7 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from faceroc_core.models import export_to_onnx, verify_export  # noqa: E402
+from faceroc_core.export import export_to_onnx, verify_export  # noqa: E402
 
 ARCH = "mobilenetv3_small_050"
 EMB = 128

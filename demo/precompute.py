@@ -5,7 +5,6 @@ FaceROC's code are exactly those it was computed with; otherwise it computes
 the demo as usual.  Run: ``.venv/bin/python demo/precompute.py``.
 """
 import logging
-import os
 import sys
 import time
 import warnings

@@ -60,8 +60,8 @@ class EmbeddingCache:
             con.execute(FACES_SCHEMA)
             con.execute("PRAGMA journal_mode=WAL")
             return con
-        except sqlite3.DatabaseError:
-            # the file itself is corrupt: start a fresh one
+        except sqlite3.DatabaseError as e:
+            _logger.warning("the cache %s is corrupt (%s): starting a fresh one", self.path, e)
             self.path.unlink(missing_ok=True)
             con = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
             con.execute(SCHEMA)
@@ -78,7 +78,8 @@ class EmbeddingCache:
                 q = f"SELECT * FROM {table} WHERE key IN ({','.join('?' * len(chunk))})"
                 try:
                     rows = self._con.execute(q, chunk).fetchall()
-                except sqlite3.DatabaseError:
+                except sqlite3.DatabaseError as e:  # unreadable: everything is computed again
+                    _logger.warning("the cache %s could not be read (%s)", self.path, e)
                     return {}
                 for row in rows:
                     v = parse(row)
@@ -115,8 +116,8 @@ class EmbeddingCache:
             try:
                 self._con.executemany(sql, rows)
                 self._con.commit()
-            except sqlite3.DatabaseError:  # a cache that cannot be written is only slower
-                _logger.warning("the cache %s could not be written", self.path)
+            except sqlite3.DatabaseError as e:  # a cache that cannot be written is only slower
+                _logger.warning("the cache %s could not be written (%s)", self.path, e)
 
     def get_faces(self, keys: list[str]) -> dict[str, np.ndarray]:
         """The valid face detections among ``keys`` (float64 arrays of FACE_VALUES); invalid ones are deleted."""

@@ -17,7 +17,8 @@ import numpy as np
 
 from .errors import FaceROCError, ScoresError
 from .metrics import DEFAULT_FARS, check_far
-from .models import ONNX_SUFFIXES, TORCH_SUFFIXES
+from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES
+from .progress import IMAGE_STAGES, Stage
 from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
 from .preprocess import PRESETS
 from .worker import Limits
@@ -125,10 +126,9 @@ class _Bars:
         key = (stage, model)
         bar = self.bars.get(key)
         if bar is None:
-            label = {"read": "read images", "faces": "find faces", "embed": f"embed {model}",
-                     "export": f"export {model}", "score": f"score {model}"}.get(stage, stage)
-            bar = self.bars[key] = tqdm(total=total, desc=label,
-                                        unit="img" if stage in ("read", "faces", "embed") else "step",
+            label = {Stage.READ: "read images", Stage.FACES: "find faces", Stage.EMBED: f"embed {model}",
+                     Stage.EXPORT: f"export {model}", Stage.SCORE: f"score {model}"}.get(stage, stage)
+            bar = self.bars[key] = tqdm(total=total, desc=label, unit="img" if stage in IMAGE_STAGES else "step",
                                         leave=False, file=sys.stderr, dynamic_ncols=True)
         bar.n = done
         bar.refresh()

@@ -16,6 +16,7 @@ An image with no face is skipped for the aligned models only, with the reason
 """
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import defaultdict
@@ -32,9 +33,11 @@ from .errors import FaceROCError, ImageError
 from .images import decode, read_bytes
 from .models import PreparedModel
 from .preprocess import Preprocessing, input_shape, preprocess
+from .progress import Progress, Stage
 from .worker import GuardedSession, Limits, release, shared_empty
 
-Progress = Callable[[str, int, int, "str | None"], None]
+_logger = logging.getLogger(__name__)
+
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,12 +128,18 @@ def embed(
 ) -> EmbeddingRun:
     """Embed ``images`` with every model; see the module docstring.
 
+    The steps, in order: read and hash every file (:func:`_read_all`), take what
+    the cache holds (:func:`_from_cache`), find the faces when a model aligns
+    (:func:`_find_faces`), then chunk by chunk prepare the images once per
+    preprocessing (:class:`_Chunks`) and run each model on them
+    (:class:`_Models`), and finally assemble the result (:func:`_assemble`).
+
     Args:
         images: the dataset's images, in order; row ``i`` of every result is ``images[i]``.
         models: (model, preprocessing) pairs.
         cache: embeddings (and face landmarks) already computed are taken from it, new ones stored.
         batch_size: images per network call (models with a fixed batch size use theirs).
-        progress: ``progress(stage, done, total, model_name_or_None)`` with stage "read", "faces", "embed".
+        progress: ``progress(stage, done, total, model_name_or_None)`` with stages READ, FACES, EMBED.
         session_factory: makes the session a model runs in; by default a guarded worker process
             (:class:`faceroc_core.worker.GuardedSession`) under ``limits``.
         thermal_limit_c: pause between chunks while the CPU is hotter than this.
@@ -141,12 +150,42 @@ def embed(
         could not embed with the reason, and ``error`` when the model itself failed.
     """
     t_start = time.perf_counter()
-    n = len(images)
     if batch_size < 1:
         raise FaceROCError(f"batch size must be >= 1, got {batch_size}")
-    session_factory = session_factory or (lambda m: GuardedSession(m.onnx_path, limits=limits))
+    report = progress or (lambda *a: None)
+    raws, unreadable = _read_all(images, report)
+    state = _from_cache(models, raws, cache)
+    detections, t_detect = _find_faces(models, raws, cache, report)
+    runner = _Models(models, state, len(images), cache, batch_size, report,
+                     session_factory or (lambda m: GuardedSession(m.onnx_path, limits=limits)))
+    chunks = _Chunks(raws, models, state.have, detections, batch_size)
+    todo = [i for i in range(len(images)) if raws[i] is not None and not all(h[i] for h in state.have)]
+    finished = False
+    try:
+        with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
+            for idx in chunks.split(todo):
+                bad, per_prep = chunks.prepare(idx, pool)
+                thermal_guard(thermal_limit_c)
+                unreadable.update(bad)
+                for p, js in chunks.by_prep.items():
+                    x, ok_idx, fails = per_prep[p]
+                    for j in js:
+                        runner.failed[j].update(fails)
+                        if x is not None:
+                            runner.run(j, x, ok_idx)
+        finished = True
+    finally:
+        runner.close(kill=not finished)  # interrupted (Cancel, Ctrl-C): no batch is waited for
+        chunks.release()
+    runner.report_done()
+    return _assemble(images, models, state, runner, unreadable, detections,
+                     seconds=time.perf_counter() - t_start, detect_seconds=t_detect)
 
-    # 1. read + hash every image once
+
+# --------------------------------------------------------------------------- the steps
+def _read_all(images: Sequence[ImageRecord], report: Progress) -> tuple[list, dict[int, str]]:
+    """Read and hash every file once: the bytes (None when unreadable) and why each unreadable one failed."""
+    n = len(images)
     raws: list = [None] * n
     unreadable: dict[int, str] = {}
     for i, rec in enumerate(images):
@@ -154,177 +193,204 @@ def embed(
             raws[i] = read_bytes(rec.path)
         except ImageError as e:
             unreadable[i] = e.reason
-        if progress and (i % 256 == 0 or i == n - 1):
-            progress("read", i + 1, n, None)
+        if i % 256 == 0 or i == n - 1:
+            report(Stage.READ, i + 1, n, None)
+    return raws, unreadable
 
-    # 2. cache look-up per model
-    m_count = len(models)
-    embs = [np.zeros((n, m.info.embedding_dim), np.float32) for m, _ in models]
-    have = [np.zeros(n, bool) for _ in models]
-    keys: list[list[str | None]] = []
-    from_cache = [0] * m_count
+
+@dataclass(eq=False)
+class _Embeddings:
+    """What is known so far, per model: the embedding rows, which rows are filled, their cache keys."""
+
+    embs: list[np.ndarray]  # per model, float32 (n_images, dim)
+    have: list[np.ndarray]  # per model, bool (n_images,)
+    keys: list[list[str | None]]  # per model, the cache key of each readable image
+    from_cache: list[int]
+
+
+def _from_cache(models, raws, cache: EmbeddingCache | None) -> _Embeddings:
+    """Every model's embeddings that the cache already holds (keyed by model, preprocessing and image content)."""
+    n = len(raws)
+    st = _Embeddings(embs=[np.zeros((n, m.info.embedding_dim), np.float32) for m, _ in models],
+                     have=[np.zeros(n, bool) for _ in models], keys=[], from_cache=[0] * len(models))
     for j, (m, p) in enumerate(models):
         kj = [entry_key(m.identity, p.key, raws[i].digest) if raws[i] is not None else None for i in range(n)]
-        keys.append(kj)
+        st.keys.append(kj)
         if cache is not None:
-            valid_keys = [k for k in kj if k is not None]
-            got = cache.get_many(valid_keys, m.info.embedding_dim)
+            got = cache.get_many([k for k in kj if k is not None], m.info.embedding_dim)
             for i, k in enumerate(kj):
                 if k is not None and k in got:
-                    embs[j][i] = got[k]
-                    have[j][i] = True
-            from_cache[j] = int(have[j].sum())
+                    st.embs[j][i] = got[k]
+                    st.have[j][i] = True
+            st.from_cache[j] = int(st.have[j].sum())
+    return st
 
-    # 3. faces and landmarks, once per image for every aligned model
-    detections: list[Detection | None] = []
-    t_detect = time.perf_counter()
-    if any(p.align for _, p in models):
-        def on_faces(done, total):
-            if progress:
-                progress("faces", done, total, None)
 
-        detections = detect_all(raws, cache=cache, progress=on_faces, threads=PREP_THREADS)
-    t_detect = time.perf_counter() - t_detect
+def _find_faces(models, raws, cache, report: Progress) -> tuple[list[Detection | None], float]:
+    """Faces and landmarks, once per image for every aligned model (none when no model aligns)."""
+    if not any(p.align for _, p in models):
+        return [], 0.0
+    t0 = time.perf_counter()
+    found = detect_all(raws, cache=cache, threads=PREP_THREADS,
+                       progress=lambda done, total: report(Stage.FACES, done, total, None))
+    return found, time.perf_counter() - t0
 
-    def face_of(i):
-        d = detections[i] if detections else None
+
+class _Chunks:
+    """Chunks of images decoded once and preprocessed once per distinct preprocessing, on every core.
+
+    The arrays live in shared memory (a guarded model's worker reads its batches
+    from there with no copy) and are reused chunk after chunk.
+    """
+
+    def __init__(self, raws, models, have, detections, batch_size: int):
+        self.raws, self.have, self.detections = raws, have, detections
+        self.by_prep: dict[Preprocessing, list[int]] = defaultdict(list)
+        for j, (_, p) in enumerate(models):
+            self.by_prep[p].append(j)
+        self.buffers: dict[Preprocessing, np.ndarray] = {}
+        per_image = sum(4 * p.channels * p.height * p.width for p in self.by_prep)
+        self.size = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
+
+    def split(self, todo: list[int]) -> list[list[int]]:
+        """Model-major within chunks: switching networks every batch would evict their weights from the CPU
+        caches.  A chunk is prepared on every core, then the networks run on it (preparing the next chunk
+        meanwhile would only take cores from their thread pool, whose slowest thread sets the pace)."""
+        return [todo[b:b + self.size] for b in range(0, len(todo), self.size)]
+
+    def _face(self, i):
+        d = self.detections[i] if self.detections else None
         return d.face if d is not None else None
 
-    # 4. what is left to compute: group models by preprocessing
-    todo = [i for i in range(n) if raws[i] is not None and not all(h[i] for h in have)]
-    by_prep: dict[Preprocessing, list[int]] = defaultdict(list)
-    for j, (_, p) in enumerate(models):
-        by_prep[p].append(j)
-    sessions = {}
-    model_error: dict[int, str] = {}  # the model itself failed: it is left out from then on
-    failed: list[dict[int, str]] = [dict() for _ in models]
-    model_done = [int(h.sum()) for h in have]
-    if progress:
-        for j, (m, _) in enumerate(models):
-            progress("embed", model_done[j], n, m.name)
+    def prepare(self, idx: list[int], pool):
+        """Decode chunk ``idx`` once and preprocess it per preprocessing, one image per pool thread.
 
-    buffers: dict[Preprocessing, np.ndarray] = {}
-
-    def load(idx, pool):
-        """Decode a chunk once and preprocess it once per distinct preprocessing, one image per pool thread."""
-        need = {p: [i for i in idx if not all(have[j][i] for j in js)] for p, js in by_prep.items()}
-        for p, ii in need.items():  # one buffer per preprocessing, reused chunk after chunk (no fresh pages)
-            if p not in buffers or len(buffers[p]) < len(ii):
-                if p in buffers:
-                    release(buffers.pop(p))
-                # in shared memory: a guarded model's worker reads its batches from here, with no copy
-                buffers[p] = shared_empty((max(len(ii), chunk),) + input_shape(p), np.float32)
-        xs = {p: buffers[p][:len(ii)] for p, ii in need.items()}
+        Returns (unreadable {image: reason}, {preprocessing: (array or None, image indices of its rows,
+        {image: reason it could not be preprocessed})}).
+        """
+        need = {p: [i for i in idx if not all(self.have[j][i] for j in js)] for p, js in self.by_prep.items()}
+        for p, ii in need.items():
+            if p not in self.buffers or len(self.buffers[p]) < len(ii):
+                if p in self.buffers:
+                    release(self.buffers.pop(p))
+                self.buffers[p] = shared_empty((max(len(ii), self.size),) + input_shape(p), np.float32)
+        xs = {p: self.buffers[p][:len(ii)] for p, ii in need.items()}
         slot = {p: {i: r for r, i in enumerate(ii)} for p, ii in need.items()}
         bad: dict[int, str] = {}
-        fails: dict[Preprocessing, dict[int, str]] = {p: {} for p in by_prep}
+        fails: dict[Preprocessing, dict[int, str]] = {p: {} for p in self.by_prep}
 
         def one(i):  # PIL and numpy release the GIL for the heavy parts
             try:
-                img = decode(raws[i].data)
+                img = decode(self.raws[i].data)
             except ImageError as e:
                 bad[i] = e.reason
                 return
             except Exception as e:  # a decoder bug on a malformed file must not stop the run
                 bad[i] = f"cannot be decoded ({type(e).__name__}: {e})"
                 return
-            for p in by_prep:
+            for p in self.by_prep:
                 if i in slot[p]:
                     try:
-                        preprocess(img, p, out=xs[p][slot[p][i]], face=face_of(i) if p.align else None)
+                        preprocess(img, p, out=xs[p][slot[p][i]], face=self._face(i) if p.align else None)
                     except FaceROCError as e:
                         fails[p][i] = e.reason
                     except Exception as e:
                         fails[p][i] = f"cannot be preprocessed ({type(e).__name__}: {e})"
 
         list(pool.map(one, idx))
-        per_prep = {}
+        out = {}
         for p, ii in need.items():
             ok = [r for r, i in enumerate(ii) if i not in bad and i not in fails[p]]
             x = xs[p] if len(ok) == len(ii) else xs[p][ok]
-            per_prep[p] = (x if ok else None, [ii[r] for r in ok], fails[p])
-        return bad, per_prep
+            out[p] = (x if ok else None, [ii[r] for r in ok], fails[p])
+        return bad, out
 
-    # model-major within chunks: switching networks every batch evicts their weights from the CPU caches.
-    # A chunk is prepared on every core, then the networks run on it: preparing the next chunk while
-    # they run would only take cores from their thread pool, whose slowest thread sets the pace.
-    per_image = sum(4 * p.channels * p.height * p.width for p in by_prep)
-    chunk = max(batch_size, min(CHUNK_IMAGES, CHUNK_BYTES // max(per_image, 1)))
-    batches = [todo[b:b + chunk] for b in range(0, len(todo), chunk)]
+    def release(self) -> None:
+        for arr in self.buffers.values():
+            release(arr)
+        self.buffers.clear()
 
-    def run_model(j, x, ok_idx):
-        """Run model j on the chunk's rows it still needs; a failure of the model itself leaves it out."""
-        m = models[j][0]
-        rows = [r for r, i in enumerate(ok_idx) if not have[j][i]]
-        if not rows or j in model_error:
+
+class _Models:
+    """Runs each model on the rows it still needs, checks and stores what comes out; a model that fails
+    (time or memory limit, crash) is left out from then on, the others go on."""
+
+    def __init__(self, models, state: _Embeddings, n: int, cache, batch_size: int, report: Progress, factory):
+        self.models, self.state, self.n, self.cache = models, state, n, cache
+        self.batch_size, self.report, self.factory = batch_size, report, factory
+        self.sessions: dict[int, object] = {}  # by position: two models may share a display name
+        self.error: dict[int, str] = {}
+        self.failed: list[dict[int, str]] = [dict() for _ in models]
+        self.done = [int(h.sum()) for h in state.have]
+        for j, (m, _) in enumerate(models):
+            report(Stage.EMBED, self.done[j], n, m.name)
+
+    def run(self, j: int, x: np.ndarray, ok_idx: list[int]) -> None:
+        m = self.models[j][0]
+        have = self.state.have[j]
+        rows = [r for r, i in enumerate(ok_idx) if not have[i]]
+        if not rows or j in self.error:
             return
+
         def on_slice(k):
-            model_done[j] += k
-            if progress:
-                progress("embed", min(model_done[j], n), n, m.name)
+            self.done[j] += k
+            self.report(Stage.EMBED, min(self.done[j], self.n), self.n, m.name)
 
         try:
-            if j not in sessions:  # by position: two models may share a display name
-                sessions[j] = session_factory(m)
-            out = _run_model(sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, batch_size, on_slice)
+            if j not in self.sessions:
+                self.sessions[j] = self.factory(m)
+            out = _run_model(self.sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, self.batch_size,
+                             on_slice)
         except FaceROCError as e:
-            model_error[j] = e.reason + (f" — {e.hint}" if e.hint else "")
+            self.error[j] = e.reason + (f" — {e.hint}" if e.hint else "")
+            _logger.warning("%s left out: %s", m.name, self.error[j])
             return
         new_items = []
         for r, vec in zip(rows, out):
             i = ok_idx[r]
-            if vec.shape[0] != m.info.embedding_dim:
-                failed[j][i] = f"model output has {vec.shape[0]} values, expected {m.info.embedding_dim}"
+            why = _bad_output(vec, m.info.embedding_dim)
+            if why:
+                self.failed[j][i] = why
                 continue
-            if not np.all(np.isfinite(vec)):
-                failed[j][i] = NAN_REASON
-                continue
-            if not np.any(vec):
-                failed[j][i] = ZERO_REASON
-                continue
-            embs[j][i] = vec
-            have[j][i] = True
-            new_items.append((keys[j][i], vec))
-        if cache is not None and new_items:
-            cache.put_many(new_items)
+            self.state.embs[j][i] = vec
+            have[i] = True
+            new_items.append((self.state.keys[j][i], vec))
+        if self.cache is not None and new_items:
+            self.cache.put_many(new_items)
 
-    finished = False
-    try:
-        with ThreadPoolExecutor(max_workers=PREP_THREADS) as pool:
-            for idx in batches:
-                bad, per_prep = load(idx, pool)
-                thermal_guard(thermal_limit_c)
-                unreadable.update(bad)
-                for p, js in by_prep.items():
-                    x, ok_idx, fails = per_prep[p]
-                    for i, reason in fails.items():
-                        for j in js:
-                            failed[j][i] = reason
-                    if x is not None:
-                        for j in js:
-                            run_model(j, x, ok_idx)
-        finished = True
-    finally:
-        for sess in sessions.values():
+    def close(self, *, kill: bool) -> None:
+        for sess in self.sessions.values():
             if isinstance(sess, GuardedSession):
-                sess.close(kill=not finished)  # interrupted (Cancel, Ctrl-C): no batch is waited for
-        for arr in buffers.values():
-            release(arr)
-        buffers.clear()
+                sess.close(kill=kill)
 
-    if progress:
-        for m, _ in models:
-            progress("embed", n, n, m.name)
+    def report_done(self) -> None:
+        for m, _ in self.models:
+            self.report(Stage.EMBED, self.n, self.n, m.name)
+
+
+def _bad_output(vec: np.ndarray, dim: int) -> str | None:
+    """Why one embedding cannot be compared (wrong size, NaN/inf, all zeros), or None."""
+    if vec.shape[0] != dim:
+        return f"model output has {vec.shape[0]} values, expected {dim}"
+    if not np.all(np.isfinite(vec)):
+        return NAN_REASON
+    if not np.any(vec):
+        return ZERO_REASON
+    return None
+
+
+def _assemble(images, models, state: _Embeddings, runner: _Models, unreadable: dict[int, str], detections, *,
+              seconds: float, detect_seconds: float) -> EmbeddingRun:
     unread = tuple(Skipped(images[i].relpath, r) for i, r in sorted(unreadable.items()))
     results = []
     for j, (m, p) in enumerate(models):
-        valid = have[j].copy()
+        valid = state.have[j].copy()
         valid[list(unreadable)] = False
-        if j in model_error:
+        if j in runner.error:
             valid[:] = False
-        fails = tuple(Skipped(images[i].relpath, r) for i, r in sorted(failed[j].items()) if i not in unreadable)
-        results.append(ModelEmbeddings(model=m, preprocessing=p, embeddings=embs[j], valid=valid, failed=fails,
-                                       from_cache=from_cache[j], error=model_error.get(j)))
-    return EmbeddingRun(images=tuple(images), unreadable=unread, results=tuple(results),
-                        seconds=time.perf_counter() - t_start, detections=tuple(detections),
-                        detect_seconds=t_detect)
+        fails = tuple(Skipped(images[i].relpath, r) for i, r in sorted(runner.failed[j].items())
+                      if i not in unreadable)
+        results.append(ModelEmbeddings(model=m, preprocessing=p, embeddings=state.embs[j], valid=valid, failed=fails,
+                                       from_cache=state.from_cache[j], error=runner.error.get(j)))
+    return EmbeddingRun(images=tuple(images), unreadable=unread, results=tuple(results), seconds=seconds,
+                        detections=tuple(detections), detect_seconds=detect_seconds)

@@ -8,6 +8,12 @@ show it beside the file it concerns.
 from __future__ import annotations
 
 
+def first_line(e: Exception) -> str:
+    """The first line of an exception's text (at most 300 characters), or its type's name."""
+    text = str(e).strip().splitlines()
+    return (text[0] if text else type(e).__name__)[:300]
+
+
 class FaceROCError(Exception):
     """Bad input the user can fix. ``str(err)`` is the whole, one-line message."""
 

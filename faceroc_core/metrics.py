@@ -7,6 +7,8 @@ Conventions used everywhere in FaceROC:
   pairs (label 0) are two images of different identities.
 * FAR = FPR = accepted impostors / impostors; TAR = TPR = accepted genuine /
   genuine; FRR = FNR = 1 - TAR.
+* Arguments come in the order ``(scores, labels)`` everywhere in FaceROC
+  (scikit-learn's ``roc_curve`` takes ``(y_true, y_score)``, the other way round).
 
 One counting function, :func:`count_at_thresholds`, is under every result
 here: it sorts the scores once and counts, for every distinct score ``t``, how
@@ -200,6 +202,17 @@ def count_at_thresholds(scores, labels) -> RocCurve:
 def roc_curve(scores, labels) -> RocCurve:
     """The full ROC curve: ``fpr``, ``tpr``, ``thresholds`` equal to
     ``sklearn.metrics.roc_curve(labels, scores, drop_intermediate=False)``.
+
+    Args:
+        scores: float array (n_pairs,): higher means more alike; finite.
+        labels: array (n_pairs,) of 1 (genuine, same person) and 0 (impostor); both kinds present.
+
+    Returns:
+        A :class:`RocCurve` of ``k + 1`` points for ``k`` distinct scores: integer counts ``tps``/``fps`` and
+        ``thresholds`` (``+inf`` first), with ``fpr``/``tpr`` as properties.
+
+    Raises:
+        ScoresError: NaN or infinite scores, labels other than 0/1, or a kind of pair missing.
 
     >>> roc = roc_curve([0.9, 0.8, 0.8, 0.1], [1, 0, 1, 0])
     >>> roc.fpr.tolist(), roc.tpr.tolist()

@@ -17,12 +17,14 @@ import numpy as np
 from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
-from .embed import EmbeddingRun, Progress, embed
+from .embed import EmbeddingRun, embed
 from .errors import FaceROCError, ModelError
-from .models import OnnxInfo, prepare_model
+from .models import prepare_model
+from .onnx_io import OnnxInfo
 from .pairs import check_memory, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
+from .progress import Progress, Stage
 from .verdict import rank
 from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
 from .worker import GuardedSession, Limits
@@ -291,7 +293,6 @@ def evaluate(
     progress: Progress | None = None,
     session_factory=None,
     thermal_limit_c: float | None = None,
-    prepare: Callable | None = None,
     n_boot: int = DEFAULT_BOOT,
     limits: Limits | None = None,
 ) -> Evaluation:
@@ -300,22 +301,30 @@ def evaluate(
     Args:
         images: a folder (or a :class:`Dataset`); identity from sub-folders or name prefixes (``labels``).
         specs: the models and their options; display names are made unique (" (2)").
-        cache_dir, use_cache: the embedding/landmark/export cache.
-        fars: the FARs at which TAR is reported.
-        progress: ``progress(stage, done, total, model)``.
+        labels: ``"folder"``, ``"prefix"`` (``alice_001.png``) or ``"auto"``.
+        identities: only these identities (all when None).
+        cache_dir, use_cache: the embedding/landmark/export cache (default ``~/.cache/faceroc``).
+        batch_size: images per network call.
+        fars: the FARs in (0, 1] at which TAR is reported.
+        progress: ``progress(stage, done, total, model)`` (:class:`~faceroc_core.progress.Stage`).
+        session_factory: makes the session each model runs in (default: its guarded worker process).
+        thermal_limit_c: pause between chunks while the CPU is hotter than this (°C; None: never).
         n_boot: bootstrap resamples of the people for intervals (0: none).
         limits: time and memory limits per model; every model runs in its own worker process.
 
     Returns:
-        An :class:`Evaluation`: metrics per model that ran, and a :class:`ModelFailure` with the reason
-        for every model that did not.
+        An :class:`Evaluation`: metrics per model that ran (:meth:`Evaluation.ranked` best first), and a
+        :class:`ModelFailure` with the reason for every model that did not.
+
+    Raises:
+        DatasetError: the folder cannot be evaluated (no images, one identity, no same-person pair).
     """
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
     ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels, identities=identities)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     sessions: dict = {}
-    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, prepare=prepare, sessions=sessions,
+    prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, sessions=sessions,
                                      limits=limits)
     if session_factory is None:
         def session_factory(pm):  # reuse the worker that inspected the model
@@ -370,7 +379,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             failures.append(ModelFailure(name=m.name, source=m.source, error=f"{m.source}: {me.error}"))
             continue
         if progress:
-            progress("score", 0, 1, m.name)
+            progress(Stage.SCORE, 0, 1, m.name)
         v = me.valid
         ids = identities[v]
         gen, imp = pair_counts(np.unique(ids, return_counts=True)[1]) if ids.size else (0, 0)
@@ -392,7 +401,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
         ))
         if progress:
-            progress("score", 1, 1, m.name)
+            progress(Stage.SCORE, 1, 1, m.name)
     intervals, comps, note = {}, (), None
     if n_boot and kept:
         intervals, comps, note = _uncertainty(kept, identities, results, n_boot)

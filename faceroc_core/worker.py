@@ -5,7 +5,7 @@ allocate without bound, and a runtime can crash on a malformed file.  So the
 engine never runs one in its own process.  A :class:`GuardedSession` starts a worker
 (forked from a forkserver that has numpy and onnxruntime loaded, so a worker starts
 in milliseconds), which loads and inspects the model (one dummy run, see
-:func:`faceroc_core.models.inspect_onnx`) and then runs the batches it is sent.
+:func:`faceroc_core.onnx_io.inspect_onnx`) and then runs the batches it is sent.
 
 - Batches travel through shared memory: :func:`shared_empty` gives arrays that
   live there, and a batch that is a view of one reaches the worker with no copy;
@@ -134,7 +134,7 @@ def _context():
     with _CTX_LOCK:
         if _CTX is None:
             ctx = mp.get_context("forkserver")
-            ctx.set_forkserver_preload(["numpy", "onnxruntime", "faceroc_core.models"])
+            ctx.set_forkserver_preload(["numpy", "onnxruntime", "faceroc_core.onnx_io"])
             _CTX = ctx
         return _CTX
 
@@ -194,7 +194,7 @@ def _error_reply(e: BaseException) -> tuple:
 
 def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
     """The worker's loop: inspect the model, then run batches until told to stop."""
-    from .models import inspect_onnx
+    from .onnx_io import inspect_onnx
 
     try:
         if memory_bytes:
@@ -361,14 +361,14 @@ class GuardedSession(_Worker):
 
     # onnxruntime's interface
     def get_inputs(self):
-        from .models import _Arg
+        from .onnx_io import SessionArg
 
-        return [_Arg(self.info.input_name, list(self.info.input_shape))]
+        return [SessionArg(self.info.input_name, list(self.info.input_shape))]
 
     def get_outputs(self):
-        from .models import _Arg
+        from .onnx_io import SessionArg
 
-        return [_Arg(self.info.output_name, [None, self.info.embedding_dim])]
+        return [SessionArg(self.info.output_name, [None, self.info.embedding_dim])]
 
     def run(self, output_names, feed) -> list[np.ndarray]:
         if self._dead:

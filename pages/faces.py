@@ -14,7 +14,7 @@ from faceroc_core.preview import sample_indices
 from faceroc_core.ingest import MAX_FILES, ingest_zip
 from ui import state
 from ui.folder_upload import folder_upload
-from ui.i18n import t
+from ui.i18n import lang, t
 from ui.runner import load_dataset
 from ui.views import halt, plain
 
@@ -175,7 +175,7 @@ else:
             c.image([before, after], width=96)
 
 st.subheader(t("faces.per_id"))
-st.altair_chart(identity_chart(counts), key="identity_chart", width="stretch")
+st.altair_chart(identity_chart(counts, lang=lang()), key="identity_chart", width="stretch")
 
 st.subheader(t("faces.samples"))
 by_id: dict[str, list[str]] = {}

@@ -5,7 +5,9 @@ import streamlit as st
 
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import file_hash
-from faceroc_core.models import inline_external_data, infer_architecture, load_state_dict
+from faceroc_core.archmatch import infer_architecture
+from faceroc_core.checkpoints import load_state_dict
+from faceroc_core.onnx_io import inline_external_data
 from faceroc_core.worker import GuardedSession
 from faceroc_core.preprocess import PRESET_HELP, PRESETS
 from ui import state

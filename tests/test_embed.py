@@ -3,7 +3,8 @@ import numpy as np
 from faceroc_core import embed as E
 from faceroc_core.cache import EmbeddingCache
 from faceroc_core.dataset import scan_folder
-from faceroc_core.models import make_session, prepare_model
+from faceroc_core.models import prepare_model
+from faceroc_core.onnx_io import make_session
 from faceroc_core.preprocess import Preprocessing
 from helpers import make_linear_onnx, make_raw_photos
 

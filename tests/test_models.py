@@ -4,15 +4,18 @@ import numpy as np
 import pytest
 import torch
 
+from faceroc_core import archmatch as Am
+from faceroc_core import checkpoints as Ck
 from faceroc_core import models as Mo
+from faceroc_core import onnx_io as Ox
 from faceroc_core.errors import ModelError
-from faceroc_core.models import inspect_onnx
+from faceroc_core.onnx_io import inspect_onnx
 from helpers import MFN_ONNX, MFN_PT, SHARED_REASON, make_linear_onnx
 
 
 # --- ONNX inspection ---------------------------------------------------------------------------
 def test_inspect_dynamic_batch(linear_onnx):
-    info = Mo.inspect_onnx(linear_onnx)
+    info = Ox.inspect_onnx(linear_onnx)
     assert (info.input_name, info.layout, info.height, info.width) == ("pixels", "NCHW", 32, 32)
     assert info.fixed_batch is None and info.embedding_dim == 16 and info.output_name == "emb"
     assert info.n_parameters == 3 * 32 * 32 * 16
@@ -26,19 +29,19 @@ def test_inspect_dynamic_batch(linear_onnx):
     (dict(input_name="data", output_name="fc1"), dict(input_name="data", output_name="fc1")),
 ])
 def test_inspect_variants(tmp_path, kw, expect):
-    info = Mo.inspect_onnx(make_linear_onnx(tmp_path / "m.onnx", **kw))
+    info = Ox.inspect_onnx(make_linear_onnx(tmp_path / "m.onnx", **kw))
     for k, v in expect.items():
         assert getattr(info, k) == v
 
 
 def test_external_data_side_file(tmp_path):
     p = make_linear_onnx(tmp_path / "ext" / "model.onnx", external=True)
-    info = Mo.inspect_onnx(p)
+    info = Ox.inspect_onnx(p)
     assert info.external_data == ("model.onnx.data",) and info.embedding_dim == 16
     h1 = Mo.model_hash(p)
     (p.parent / "model.onnx.data").unlink()
     with pytest.raises(ModelError, match="side file 'model.onnx.data' that is missing"):
-        Mo.inspect_onnx(p)
+        Ox.inspect_onnx(p)
     assert h1 != Mo.model_hash(p)  # the hash covers the side file
 
 
@@ -48,13 +51,13 @@ def test_malformed_onnx(tmp_path, content, msg):
     p = tmp_path / "bad.onnx"
     p.write_bytes(content)
     with pytest.raises(ModelError, match=msg) as e:
-        Mo.inspect_onnx(p)
+        Ox.inspect_onnx(p)
     assert "bad.onnx" in str(e.value)
 
 
 @pytest.mark.skipif(not MFN_ONNX.is_file(), reason=SHARED_REASON)
 def test_real_mobilefacenet_onnx_fixed_batch():
-    info = Mo.inspect_onnx(MFN_ONNX)
+    info = Ox.inspect_onnx(MFN_ONNX)
     assert (info.input_name, info.fixed_batch, info.height, info.width, info.embedding_dim) == ("input0", 1, 112, 112, 128)
 
 
@@ -68,15 +71,15 @@ def _timm_sd(arch, dim=32):
 @pytest.mark.parametrize("arch", ["efficientnet_b0", "tf_efficientnetv2_b0", "resnet18", "mobilenetv3_small_100",
                                   "convnext_atto"])
 def test_infer_architecture_across_families(arch):
-    m = Mo.infer_architecture(_timm_sd(arch, dim=48))
+    m = Am.infer_architecture(_timm_sd(arch, dim=48))
     assert m.arch == arch and m.embedding_dim == 48
 
 
 def test_shipped_index_matches_live_timm():
-    idx = Mo.arch_index()["index"]
+    idx = Am.arch_index()["index"]
     for arch in ("resnet50", "convnext_tiny", "efficientnetv2_rw_s", "mobilenetv3_large_100"):
-        shapes, head, _ = Mo._timm_body_shapes(arch)
-        assert arch in [h[0] for h in idx[Mo._signature(shapes)]]
+        shapes, head, _ = Am._timm_body_shapes(arch)
+        assert arch in [h[0] for h in idx[Am._signature(shapes)]]
 
 
 @pytest.mark.parametrize("wrap", ["plain", "trunk", "module", "checkpoint", "net_state_dict"])
@@ -91,9 +94,9 @@ def test_load_state_dict_unwraps(tmp_path, wrap):
     }[wrap]
     p = tmp_path / "m.pth"
     torch.save(obj, p)
-    got = Mo.load_state_dict(p)
+    got = Ck.load_state_dict(p)
     assert set(got) == set(sd)
-    assert Mo.infer_architecture(got).arch == "resnet18"
+    assert Am.infer_architecture(got).arch == "resnet18"
 
 
 class Evil:
@@ -106,14 +109,14 @@ def test_arbitrary_pickle_refused(tmp_path):
     with open(p, "wb") as f:
         pickle.dump({"x": Evil()}, f)
     with pytest.raises(ModelError, match="weights_only"):
-        Mo.load_state_dict(p)
+        Ck.load_state_dict(p)
 
 
 def test_not_a_torch_file(tmp_path):
     p = tmp_path / "x.pth"
     p.write_bytes(b"\x89PNG not torch")
     with pytest.raises(ModelError, match="not a PyTorch state_dict"):
-        Mo.load_state_dict(p)
+        Ck.load_state_dict(p)
 
 
 def test_mismatched_state_dict_names_the_keys():
@@ -121,21 +124,21 @@ def test_mismatched_state_dict_names_the_keys():
     del sd["layer1.0.conv1.weight"]
     sd["extra.weight"] = torch.zeros(3)
     with pytest.raises(ModelError, match=r"missing: layer1.0.conv1.weight.*unexpected: extra.weight"):
-        Mo.build_timm_model(sd, arch="resnet18")
+        Am.build_timm_model(sd, arch="resnet18")
     with pytest.raises(ModelError, match="match no timm architecture"):
-        Mo.infer_architecture(sd)
+        Am.infer_architecture(sd)
 
 
 def test_embedding_dim_conflict():
     with pytest.raises(ModelError, match="embedding size 64 was given but the head fc.weight is"):
-        Mo.build_timm_model(_timm_sd("resnet18", 16), arch="resnet18", embedding_dim=64)
+        Am.build_timm_model(_timm_sd("resnet18", 16), arch="resnet18", embedding_dim=64)
 
 
 @pytest.mark.skipif(not MFN_PT.is_file(), reason=SHARED_REASON)
 def test_real_non_timm_state_dict_gets_clear_message():
-    sd = Mo.load_state_dict(MFN_PT)
+    sd = Ck.load_state_dict(MFN_PT)
     with pytest.raises(ModelError, match="outside timm.*torch.onnx.export"):
-        Mo.infer_architecture(sd, source=str(MFN_PT))
+        Am.infer_architecture(sd, source=str(MFN_PT))
 
 
 # --- export ---------------------------------------------------------------------------------------
@@ -156,7 +159,7 @@ def test_pth_export_single_file_dynamic_batch_and_cached(tmp_path):
     model.load_state_dict({k[6:]: v for k, v in sd.items()})
     model.eval()
     x = np.random.default_rng(0).normal(size=(5, 3, 64, 64)).astype(np.float32)
-    sess = Mo.make_session(pm.onnx_path)
+    sess = Ox.make_session(pm.onnx_path)
     with torch.no_grad():
         np.testing.assert_allclose(sess.run(None, {"input": x})[0], model(torch.from_numpy(x)).numpy(), atol=1e-4)
     mtime = pm.onnx_path.stat().st_mtime_ns
@@ -210,7 +213,7 @@ def test_a_model_onnxruntime_cannot_run_is_run_by_opencv(tmp_path, faces):
     import cv2
 
     from faceroc_core.align import DETECTOR_PATH
-    from faceroc_core.models import make_session
+    from faceroc_core.onnx_io import make_session
     from faceroc_core.pipeline import ModelSpec, evaluate
 
     info = inspect_onnx(DETECTOR_PATH)

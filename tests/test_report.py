@@ -138,3 +138,33 @@ def test_failed_models_are_named_in_every_export(ev):
     html = html_report(bad)
     assert "Not compared, because they could not be evaluated: broken." in html and "not ONNX" in html
     assert comparison(bad.models, failures=bad.failures)[1].startswith("Not compared")
+
+
+def test_png_export_draws_japanese_glyphs_not_boxes(ev):
+    """With the bundled CJK font, two different Japanese titles render differently (missing glyphs would draw
+    the same empty boxes for both)."""
+    from faceroc_core.charts import roc_chart, to_png
+
+    def png(title):
+        return to_png(roc_chart(ev.ranked(), lang="ja").properties(title=title), scale=1)
+
+    a, b = png("曲線曲線曲線"), png("比較比較比較")
+    assert a[:8] == b"\x89PNG\r\n\x1a\n" and a != b
+    assert png("曲線曲線曲線") == a  # deterministic: the difference is the glyphs
+
+
+def test_html_report_lists_preprocessing_failures_and_japanese_charts(tmp_path):
+    from dataclasses import replace
+
+    from faceroc_core.pipeline import ModelFailure
+    from helpers import make_faces, make_linear_onnx
+
+    root = make_faces(tmp_path / "faces", n_ids=4, per_id=3)
+    ev = evaluate(root, [ModelSpec(path=make_linear_onnx(tmp_path / "m.onnx"), name="m", bgr=True)],
+                  cache_dir=tmp_path / "c", n_boot=0)
+    ev = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", error="not a valid ONNX file"),))
+    page = html_report(ev, lang="ja")
+    assert "各モデルの実行条件" in page and "B,G,R" in page and "画像全体" in page
+    assert "評価できなかったモデル" in page and "broken.onnx" in page and "not a valid ONNX file" in page
+    assert "ROC 曲線" in page and "他人受入率" in page and "コサイン類似度" in page  # the charts speak Japanese too
+    assert "10⁻" in page  # log-FAR ticks

@@ -52,7 +52,7 @@ def test_a_model_without_usable_embeddings_says_why(tmp_path):
 
 
 def test_worker_session_matches_onnxruntime_and_reads_shared_memory_without_copy(tmp_path):
-    from faceroc_core.models import make_session
+    from faceroc_core.onnx_io import make_session
 
     p = make_linear_onnx(tmp_path / "m.onnx")
     x = shared_empty((5, 3, 32, 32))

@@ -24,6 +24,7 @@ from faceroc_core.embed import EmbeddingRun, embed
 from faceroc_core.errors import FaceROCError
 from faceroc_core.metrics import DEFAULT_FARS
 from faceroc_core.pairs import check_memory
+from faceroc_core.progress import Stage
 from faceroc_core.models import PreparedModel, prepare_model
 from faceroc_core.worker import Limits
 from faceroc_core.pipeline import (Evaluation, ModelFailure, ModelSpec, measure_run, prepare_all, resolve_preprocessing,
@@ -117,11 +118,11 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
 
     def progress(stage, done, total, model):
         frac = min(1.0, done / max(total, 1))
-        if stage == "read":
+        if stage == Stage.READ:
             read_bar.progress(frac, text=f"{t('compare.stage.read')} · {done}/{total}")
-        elif stage == "faces" and faces_bar is not None:
+        elif stage == Stage.FACES and faces_bar is not None:
             faces_bar.progress(frac, text=f"{t('compare.stage.faces')} · {done}/{total}")
-        elif stage == "embed" and model in bars:
+        elif stage == Stage.EMBED and model in bars:
             bars[model].progress(frac, text=f"{t('compare.stage.embed', model=model)} · {done}/{total}")
 
     cache = _disk_cache()
