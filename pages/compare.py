@@ -24,6 +24,7 @@ if result is None and st.session_state.get("is_demo") and st.session_state.get("
     stored = load_demo_result(key)  # computed once at set-up: the first screen needs no run
     if stored is not None:
         result = st.session_state["result"] = (key, stored)
+        st.session_state["result_stored"] = True
 clicked = st.button(t("compare.run"), type="primary", key="run")
 
 
@@ -47,6 +48,7 @@ def _run() -> None:
             halt()
     slot.empty()
     st.session_state["result"] = (key, ev)
+    st.session_state.pop("result_stored", None)
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
 
 
@@ -70,7 +72,8 @@ if rkey != key:
 show_failures(ev)
 if not ev.models:
     halt()
-st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds))
+st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds)
+           + (" " + t("compare.stored") if st.session_state.get("result_stored") else ""))
 
 ranked = ev.ranked()
 best = ranked[0]

@@ -177,6 +177,8 @@ S: dict[str, dict[str, str]] = {
     "compare.stage.prepare": {"en": "Preparing {model}", "ja": "{model} を準備中"},
     "compare.done": {"en": "Evaluated {n} model(s) on {pairs:,} pairs in {s:.1f} s.",
                      "ja": "{n} 個のモデルを {pairs:,} ペアで評価しました（{s:.1f} 秒）。"},
+    "compare.stored": {"en": "(Computed once when FaceROC was set up; press Run to compute it again.)",
+                       "ja": "（FaceROC のセットアップ時に計算済み。もう一度計算するには「比較を実行」を押してください。）"},
     "col.model": {"en": "model", "ja": "モデル"},
     "col.ci": {"en": "AUC 95% interval", "ja": "AUC 95% 区間"},
     "col.pairs": {"en": "pairs (same / different)", "ja": "ペア（同じ / 別人）"},
@@ -207,6 +209,10 @@ S: dict[str, dict[str, str]] = {
     "about.credits": {"en": "Demo faces: the ORL face database (AT&T Laboratories Cambridge), courtesy of Olivetti Research "
                                 "Laboratory — F. Samaria and A. Harter, 1994.",
                       "ja": "デモの顔画像: ORL 顔データベース（AT&T Laboratories Cambridge）。Olivetti Research Laboratory の厚意による — F. Samaria, A. Harter, 1994。"},
+    "about.libs": {"en": "Folder uploads are packed in your browser by fflate (MIT licence, Arjun Barrett). Japanese "
+                         "chart exports use the IPAexGothic font (IPA Font License), shipped by japanize-matplotlib.",
+                   "ja": "フォルダのアップロードはブラウザ内で fflate（MIT ライセンス、Arjun Barrett）がまとめます。"
+                         "日本語のグラフの書き出しには IPAex ゴシック（IPA フォントライセンス、japanize-matplotlib 同梱）を使用しています。"},
     "about.detector": {"en": "Face detection: YuNet from the OpenCV Zoo (MIT licence), Shiqi Yu et al., libfacedetection.",
                        "ja": "顔検出: OpenCV Zoo の YuNet（MIT ライセンス）、Shiqi Yu ほか、libfacedetection。"},
     "err.quota": {"en": "This upload would bring this session's files to {gb} GB, over its {quota:g} GB limit: remove "

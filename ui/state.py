@@ -232,6 +232,7 @@ def reset_to_demo() -> None:
     st.session_state["faces"] = faces
     st.session_state["is_demo"] = True
     st.session_state["demo_models"] = True
+    st.session_state["faces_source"] = "demo"  # the Faces page's choice follows (called from a button's callback)
     st.session_state.pop("result", None)
 
 
