@@ -32,7 +32,7 @@ TEXT = {
            "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
-           "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別の人",
+           "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
            "dist": "スコアの分布", "images": "画像数", "identity": "人物"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -171,13 +171,15 @@ def distribution_chart(r, *, threshold: float | None = None, lang: str = "en", w
     return alt.layer(*layers).properties(**props)
 
 
-def distribution_charts(results, *, threshold: float | None = None, lang: str = "en", width: int = 640):
-    """Every model's distribution panel, one under another in the given order (for exports)."""
+def distribution_charts(results, *, threshold: float | None = None, lang: str = "en", width: int = 640,
+                        title: bool = True):
+    """Every model's distribution panel, one under another in the given order, each on its own y-scale."""
     import altair as alt
 
     panels = [distribution_chart(r, threshold=threshold, lang=lang, width=width, legend=i == 0)
               for i, r in enumerate(results)]
-    return alt.vconcat(*panels, title=_tx(lang)["dist"]).configure(font=FONT)
+    chart = alt.vconcat(*panels, title=_tx(lang)["dist"]) if title else alt.vconcat(*panels)
+    return chart.resolve_scale(y="independent").configure(font=FONT)
 
 
 def identity_chart(counts: dict[str, int], *, height: int = 220, lang: str = "en"):

@@ -1,7 +1,7 @@
 """Compare: run every model on the faces, ROC chart, table, threshold explorer, score distributions."""
 import streamlit as st
 
-from faceroc_core.charts import distribution_chart, roc_chart
+from faceroc_core.charts import distribution_charts, roc_chart
 from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import lang, t
@@ -107,8 +107,7 @@ for i, r in enumerate(ranked):
 
 st.subheader(t("compare.dist"))
 st.caption(t("compare.dist_how"))
-for i, r in enumerate(ranked):  # one panel per model, best first, each on its own scale
-    st.altair_chart(distribution_chart(r, threshold=thr, lang=lang(), width="container", legend=i == 0),
-                    key=f"dist_chart_{i}", width="stretch")
+# one panel per model, best first, each on its own y-scale (one chart: a lone layered panel collapses in Streamlit)
+st.altair_chart(distribution_charts(ranked, threshold=thr, lang=lang(), width=760, title=False), key="dist_chart")
 
 show_left_out(ev)

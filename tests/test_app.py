@@ -425,8 +425,11 @@ def test_new_data_waits_for_run_then_threshold_starts_at_the_new_best_eer(tmp_pa
 def test_japanese_reaches_charts_and_the_distribution_panels_follow_the_table():
     at = start()
     at.selectbox(key="lang_select").set_value("ja").run()
-    specs = [json.dumps(s, ensure_ascii=False) for s in chart_specs(at)]
-    assert any("ROC 曲線" in s and "他人受入率" in s for s in specs)
-    dist = [s for s in specs if "コサイン類似度" in s]
+    specs = chart_specs(at)
+    assert any("ROC 曲線" in json.dumps(s, ensure_ascii=False) and "他人受入率" in json.dumps(s, ensure_ascii=False)
+               for s in specs)
+    dist = next(s for s in specs if "vconcat" in s and "コサイン類似度" in json.dumps(s, ensure_ascii=False))
     ranked = [r.name for r in at.session_state["result"][1].ranked()]
-    assert len(dist) == 3 and [next(n for n in ranked if n in s) for s in dist] == ranked
+    # one panel per model, in the table's order, each with its own y-scale
+    assert [p["title"]["text"].split(" (AUC")[0] for p in dist["vconcat"]] == ranked
+    assert dist["resolve"]["scale"]["y"] == "independent"
