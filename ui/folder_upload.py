@@ -16,7 +16,7 @@ from pathlib import Path
 import streamlit as st
 
 _HERE = Path(__file__).resolve().parent / "components"
-HTML = """<div class="fz"><label class="fz-pick"><span aria-hidden="true">📁</span><span class="fz-pick-text"></span>
+HTML = """<div class="fz"><label class="fz-pick"><svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24"><path fill="currentColor" d="M10 4H4a2 2 0 0 0-2 2v12a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-8l-2-2z"/></svg><span class="fz-pick-text"></span>
 <input type="file" webkitdirectory directory multiple></label><p class="fz-hint"></p>
 <progress max="1" value="0" hidden></progress><div class="fz-status" role="status"></div></div>"""
 # the folder travels base64-encoded inside one message (4/3 of its size): kept well under server.maxMessageSize

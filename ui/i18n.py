@@ -190,7 +190,7 @@ S: dict[str, dict[str, str]] = {
     "report.title": {"en": "Report", "ja": "レポート"},
     "report.none": {"en": "Run a comparison first (Compare page).", "ja": "先に比較を実行してください（比較ページ）。"},
     "report.downloads": {"en": "Downloads", "ja": "ダウンロード"},
-    "report.html": {"en": "Report (HTML, opens offline)", "ja": "レポート（HTML、オフラインで開けます）"},
+    "report.html": {"en": "Report (HTML, opens offline)", "ja": "HTML レポート（オフライン可）"},
     "report.csv": {"en": "Metrics (CSV)", "ja": "指標（CSV）"},
     "report.json": {"en": "Metrics (JSON)", "ja": "指標（JSON）"},
     "report.roc": {"en": "ROC points (CSV)", "ja": "ROC の点（CSV）"},
