@@ -29,11 +29,14 @@ TEXT = {
     "en": {"roc": "ROC curves", "far": "False accept rate (FAR)", "far_log": "False accept rate (FAR, log scale)",
            "tar": "True accept rate (TAR)", "model": "Model", "threshold": "threshold", "score": "cosine similarity",
            "density": "share of pairs per unit score", "pairs": "Pairs", "same": "same person",
-           "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person"},
+           "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person",
+           "det": "DET curves (lower left is better)", "fmr": "False match rate (FMR, log scale)",
+           "fnmr": "False non-match rate (FNMR, log scale)"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
-           "dist": "スコアの分布", "images": "画像数", "identity": "人物"},
+           "dist": "スコアの分布", "images": "画像数", "identity": "人物",
+           "det": "DET 曲線（左下ほど良い）", "fmr": "他人誤一致率（FMR、対数目盛）", "fnmr": "本人誤不一致率（FNMR、対数目盛）"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -127,6 +130,44 @@ def roc_chart(results, *, log_far: bool = True, lang: str = "en", width: int = 6
             layers.append(alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
                 x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip))
     return (alt.layer(*layers).properties(width=width, height=height, title=tx["roc"])
+            .configure(font=FONT).interactive(bind_y=False))
+
+
+def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420, threshold: float | None = None):
+    """Every model's DET curve: false non-match rate (1 - TAR) against false match rate (FAR), both on log axes
+    (ISO/IEC 19795-1; NIST FRTE reports draw it so).  Points with a zero rate cannot sit on a log axis and are
+    left out of the drawing only."""
+    import altair as alt
+
+    from .metrics import threshold_metrics
+
+    tx = _tx(lang)
+    df = roc_frame(results)
+    df["FNMR"] = 1.0 - df["TAR"]
+    df = df[(df["FAR"] > 0) & (df["FNMR"] > 0)]
+    labels = [_label(r) for r in results]
+    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    lo_x = int(np.floor(np.log10(df["FAR"].min()))) if len(df) else -4
+    lo_y = int(np.floor(np.log10(df["FNMR"].min()))) if len(df) else -4
+    x = alt.X("FAR:Q", title=tx["fmr"], scale=alt.Scale(type="log", domain=[10.0 ** lo_x, 1]), axis=_log_axis(lo_x))
+    y = alt.Y("FNMR:Q", title=tx["fnmr"], scale=alt.Scale(type="log", domain=[10.0 ** lo_y, 1]), axis=_log_axis(lo_y))
+    tip = [alt.Tooltip("model:N", title=tx["model"]), alt.Tooltip("threshold:Q", title=tx["threshold"], format=".4f"),
+           alt.Tooltip("FAR:Q", title="FMR", format=".2e"), alt.Tooltip("FNMR:Q", format=".2e")]
+    lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
+        x=x, y=y, order="FAR:Q", tooltip=tip,
+        color=alt.Color("label:N", title=tx["model"], scale=scale,
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)))
+    layers = [lines]
+    if threshold is not None:
+        pts = []
+        for r in results:
+            m = threshold_metrics(r.roc, threshold)
+            if m.far > 0 and m.frr > 0:
+                pts.append({"FAR": m.far, "FNMR": m.frr, "label": _label(r), "model": r.name, "threshold": threshold})
+        if pts:
+            layers.append(alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
+                x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip))
+    return (alt.layer(*layers).properties(width=width, height=height, title=tx["det"])
             .configure(font=FONT).interactive(bind_y=False))
 
 

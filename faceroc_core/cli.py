@@ -167,13 +167,13 @@ def cmd_evaluate(ns) -> int:
             hint = alignment_hint(images, labels)
             if hint:
                 print(f"hint: {hint}", file=sys.stderr)
+        if ns.html:  # while the faces are at hand (a .zip is unpacked only for this run): thumbnails
+            from .report import html_report
+
+            Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
-    if ns.html:
-        from .report import html_report
-
-        Path(ns.html).write_text(html_report(ev, lang=ns.lang), encoding="utf-8")
     if ns.preview:
         write_previews(ev, ns.preview)
     _print_summary(ev, quiet=ns.quiet)
@@ -238,6 +238,12 @@ def _print_summary(ev, *, quiet=False):
 
     for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:
         print(sentence, file=sys.stderr)
+    suspects = getattr(ds, "suspects", ())
+    if suspects:
+        print(f"check your test set: {len(suspects)} likely labelling problem(s) (dataset.suspects in the JSON):",
+              file=sys.stderr)
+        for s in suspects[:10]:
+            print(f"  {s.kind}: {s.evidence}", file=sys.stderr)
 
 
 def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":

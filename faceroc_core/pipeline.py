@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,10 +18,11 @@ from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
+from .diagnose import HardPair, ModelView, Person, Suspect, hardest_pairs, other_scores, pair_rows, people, suspects
 from .errors import FaceROCError, ModelError
 from .models import prepare_model
 from .onnx_io import OnnxInfo
-from .pairs import check_memory, pair_scores
+from .pairs import check_memory, normalise, pair_scores
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
 from .progress import Progress, Stage
@@ -123,6 +124,7 @@ class DatasetSummary:
     skipped: tuple[Skipped, ...] = ()
     n_unreadable: int = 0  # images among `skipped` that could not be read or decoded
     faces: "FaceSummary | None" = None  # when a model aligned faces
+    suspects: tuple[Suspect, ...] = ()  # likely labelling problems every model agrees on (diagnose.suspects)
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,9 @@ class ModelResult:
     skipped: tuple[Skipped, ...] = ()  # images this model could not embed
     from_cache: int = 0
     preview: Preview | None = None  # sample images as this model receives them
+    hardest_impostors: tuple[HardPair, ...] = ()  # different people scored highest (false accepts first)
+    hardest_genuines: tuple[HardPair, ...] = ()  # same-person pairs scored lowest (false rejects first)
+    people: tuple[Person, ...] = ()  # per person: same-person scores, the most similar other person
 
     @property
     def n_genuine(self) -> int:
@@ -371,7 +376,9 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
                               label_mode=ds.label_mode, skipped=ds.skipped))
     results = []
     identities = np.array([r.identity for r in ds.images])
+    relpaths = np.array([r.relpath for r in ds.images])
     kept = {}  # model name -> (valid mask, pair scores) for the bootstrap
+    views, hard = [], {}  # for the diagnosis: every model's normalised embeddings, its hardest pairs (image rows)
     samples = sample_indices(ds.images)
     for me in run.results:
         m = me.model
@@ -393,21 +400,41 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             continue
         ps = pair_scores(me.embeddings[v], ids)
         kept[m.name] = (v, ps)
+        got = measure(ps.scores, ps.genuine, fars=fars)
+        rows = np.flatnonzero(v)
+        views.append(ModelView(name=m.name, emb=normalise(me.embeddings[v]), index=rows, threshold=got.eer.threshold,
+                               auc=got.auc, genuine_median=float(np.median(ps.scores[ps.genuine])),
+                               impostor_median=float(np.median(ps.scores[~ps.genuine]))))
+        hard[m.name] = [[(int(rows[a]), int(rows[b]), float(ps.scores[k])) for a, b, k in
+                         zip(*pair_rows(pos, rows.size), pos)] for pos in hardest_pairs(ps)]
         results.append(ModelResult(
             name=m.name, source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
             preprocessing=me.preprocessing,
             export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
-            n_images=int(v.sum()), **vars(measure(ps.scores, ps.genuine, fars=fars)), skipped=me.failed,
+            n_images=int(v.sum()), **vars(got), skipped=me.failed,
             from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
+            people=people(me.embeddings[v], ids, relpaths[v]),
         ))
         if progress:
             progress(Stage.SCORE, 1, 1, m.name)
+    results = [_with_hard_pairs(r, hard[r.name], views, identities, relpaths) for r in results]
+    summary = replace(summary, suspects=suspects(views, identities, relpaths))
     intervals, comps, note = {}, (), None
     if n_boot and kept:
         intervals, comps, note = _uncertainty(kept, identities, results, n_boot)
     return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
                       seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
                       uncertainty_note=note)
+
+
+def _with_hard_pairs(r: ModelResult, hard, views, identities, relpaths) -> ModelResult:
+    """The model's hardest pairs with both images, both identities and every other model's score."""
+    def pairs(rows):
+        return tuple(HardPair(a=str(relpaths[a]), b=str(relpaths[b]), identity_a=str(identities[a]),
+                              identity_b=str(identities[b]), score=s, others=other_scores(views, a, b, skip=r.name))
+                     for a, b, s in rows)
+
+    return replace(r, hardest_impostors=pairs(hard[0]), hardest_genuines=pairs(hard[1]))
 
 
 def _preview(ds: Dataset, run: EmbeddingRun, me, samples) -> Preview | None:

@@ -82,7 +82,21 @@ def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
             "tpr": c.tpr.tolist(),
             "thresholds": [_num(t) for t in c.thresholds.tolist()],
         }
+        # DET: the same points as false non-match rate against false match rate (ISO/IEC 19795-1)
+        d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist(),
+                    "thresholds": [_num(t) for t in c.thresholds.tolist()]}
+    if r.kind != "scores":
+        d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
+        d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
+        d["people"] = [{"identity": p.identity, "n_images": p.n_images, "genuine_mean": _num(p.genuine_mean),
+                        "worst_impostor": _num(p.worst_impostor), "worst_impostor_with": p.worst_impostor_with,
+                        "worst_pair": list(p.worst_pair)} for p in r.people]
     return d
+
+
+def _pair(p) -> dict:
+    return {"a": p.a, "b": p.b, "identity_a": p.identity_a, "identity_b": p.identity_b, "score": _num(p.score),
+            "others": {name: _num(s) for name, s in p.others}}
 
 
 def _interval(iv) -> dict | None:
@@ -101,6 +115,8 @@ def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
         if ds.faces is not None:
             dataset["faces"] = {"checked": ds.faces.n_checked, "no_face": list(ds.faces.no_face),
                                 "several_faces": list(ds.faces.several_faces), "seconds": ds.faces.seconds}
+        dataset["suspects"] = [{"kind": s.kind, "identities": list(s.identities), "images": list(s.images),
+                                "evidence": s.evidence} for s in ds.suspects]
     return {
         "faceroc_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -198,7 +214,8 @@ td.num{white-space:nowrap;font-variant-numeric:tabular-nums}tr.best{background:#
 .card{border:1px solid #e4e7eb;border-radius:8px;padding:.8em 1.1em;margin:.8em 0}.grade{font-weight:700}
 .g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance{color:#c53030}
 .muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}img.strip{max-width:100%;margin-top:.4em}
-.wide{overflow-x:auto}
+.wide{overflow-x:auto}h3{font-size:1em;margin:.8em 0 .3em}.pairs{display:flex;flex-wrap:wrap;gap:.8em}
+figure.pair{margin:0;font-size:.85em;color:#3e4c59}img.face{height:80px;margin-right:3px;border-radius:3px}
 """
 
 HTML_TEXT = {
@@ -223,7 +240,16 @@ HTML_TEXT = {
                        "cropping, resizing and normalisation, shown with the network's first channel as red: a "
                        "blue-tinted face means the model is fed B,G,R).",
            "faces": "Faces were detected in {n:,} images: {none} without a face (left out for the aligned models), "
-                    "{several} with several faces (the largest was used)."},
+                    "{several} with several faces (the largest was used).",
+           "det": "DET curves", "det_how": "The same results as false rejects (FNMR, up) against false accepts (FMR, "
+                                            "across), both on log scales: lower and further left is better.",
+           "why": "Where the models go wrong", "imp": "Different people scored most alike",
+           "gen": "The same person scored least alike", "people": "People, hardest first",
+           "person": "person", "mean": "same-person mean", "closest": "most similar other person",
+           "health": "Check your test set", "clean": "No labelling problems found.",
+           "kind": {"same_person_two_names": "One person under two names",
+                    "wrong_identity": "A photo filed under the wrong person",
+                    "duplicate_image": "The same photo under two names"}},
     "ja": {"title": "顔認識モデルの比較", "summary": "まとめ", "data": "テストに使った顔", "table": "スコア",
            "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
            "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
@@ -242,7 +268,15 @@ HTML_TEXT = {
            "sees_how": "上段: サンプル写真。下段: ネットワークに実際に入力される画像（位置合わせ・切り抜き・リサイズ・正規化の後。"
                        "ネットワークの 1 番目のチャンネルを赤として表示するため、顔が青っぽい場合は B,G,R の順で入力されています）。",
            "faces": "{n:,} 枚の画像で顔を検出しました: 顔が見つからない画像 {none} 枚（位置合わせするモデルでは除外）、"
-                    "複数の顔がある画像 {several} 枚（一番大きい顔を使用）。"},
+                    "複数の顔がある画像 {several} 枚（一番大きい顔を使用）。",
+           "det": "DET 曲線", "det_how": "同じ結果を、本人拒否率（FNMR、縦軸）と他人受入率（FMR、横軸）の両対数で表したものです。左下ほど良いモデルです。",
+           "why": "モデルが間違えるところ", "imp": "最も似ていると判断された別人のペア",
+           "gen": "最も似ていないと判断された同じ人のペア", "people": "人物（苦手な順）",
+           "person": "人物", "mean": "本人ペアの平均", "closest": "最も似ている別人",
+           "health": "テストデータの確認", "clean": "ラベルの問題は見つかりませんでした。",
+           "kind": {"same_person_two_names": "同じ人物が 2 つの名前で登録",
+                    "wrong_identity": "別の人物に登録された写真",
+                    "duplicate_image": "同じ写真が 2 人に登録"}},
 }
 
 
@@ -264,8 +298,32 @@ def _prep_cells(p, tx: dict) -> list[str]:
     return [f"{p.height}×{p.width} {p.layout}", face, norm, colour]
 
 
+def _thumb_b64(root, rel: str, side: int = 80) -> str:
+    """A small PNG of one face image as base64 ('' when it cannot be read)."""
+    from .images import decode
+
+    try:
+        img = decode((Path(root) / rel).read_bytes())
+        img.thumbnail((side, side))
+        buf = io.BytesIO()
+        img.convert("RGB").save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+    except Exception:
+        return ""
+
+
+def _pairs_html(pairs, root, e, n: int = 4) -> str:
+    cells = []
+    for p in pairs[:n]:
+        imgs = "".join(f"<img class='face' alt='{e(rel)}' src='data:image/png;base64,{b}'>"
+                       for rel in (p.a, p.b) if (b := _thumb_b64(root, rel)))
+        cells.append(f"<figure class='pair'>{imgs}<figcaption>{e(p.identity_a)} / {e(p.identity_b)} · "
+                     f"<b>{p.score:.3f}</b></figcaption></figure>")
+    return "<div class='pairs'>" + "".join(cells) + "</div>"
+
+
 def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, credits: str | None = None,
-                log_far: bool = True) -> str:
+                log_far: bool = True, images_root=None) -> str:
     """One self-contained HTML page (charts inlined as SVG, no script, opens offline).
 
     Args:
@@ -273,8 +331,10 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         lang: ``"en"`` or ``"ja"`` (text and charts).
         credits: a line crediting the data (shown in the footer).
         log_far: the ROC's FAR axis on a log scale (as on the dashboard by default).
+        images_root: the faces' folder, for thumbnails of the hardest pairs and of the test-set problems (none
+            when None).
     """
-    from .charts import distribution_charts, roc_chart, to_svg
+    from .charts import det_chart, distribution_charts, roc_chart, to_svg
 
     tx = HTML_TEXT[lang if lang in HTML_TEXT else "en"]
     e = html.escape
@@ -324,8 +384,35 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         how = tx["how"] + (tx["how_log"] if log_far else "")
         parts.append(f"<h2>{e(tx['curves'])}</h2><p class='muted'>{e(how)}</p>")
         parts.append("<div class='chart'>" + to_svg(roc_chart(ranked, log_far=log_far, lang=lang)) + "</div>")
+        parts.append(f"<h2>{e(tx['det'])}</h2><p class='muted'>{e(tx['det_how'])}</p>")
+        parts.append("<div class='chart'>" + to_svg(det_chart(ranked, lang=lang)) + "</div>")
         parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
                      + to_svg(distribution_charts(ranked, lang=lang, threshold=best.eer.threshold)) + "</div>")
+    with_pairs = [r for r in ranked if r.hardest_impostors or r.people]
+    if with_pairs and images_root is not None:
+        parts.append(f"<h2>{e(tx['why'])}</h2>")
+        for r in with_pairs:
+            parts.append(f"<div class='card'><b>{e(r.name)}</b><h3>{e(tx['imp'])}</h3>"
+                         + _pairs_html(r.hardest_impostors, images_root, e)
+                         + f"<h3>{e(tx['gen'])}</h3>" + _pairs_html(r.hardest_genuines, images_root, e))
+            hard = sorted((p for p in r.people if p.genuine_mean is not None), key=lambda p: p.genuine_mean)[:8]
+            if hard:
+                parts.append(f"<h3>{e(tx['people'])}</h3><table><tr><th>{e(tx['person'])}</th>"
+                             f"<th>{e(tx['mean'])}</th><th>{e(tx['closest'])}</th><th></th></tr>")
+                parts += [f"<tr><td>{e(p.identity)}</td><td class='num'>{p.genuine_mean:.3f}</td>"
+                          f"<td class='text'>{e(p.worst_impostor_with)}</td><td class='num'>{p.worst_impostor:.3f}</td></tr>"
+                          for p in hard]
+                parts.append("</table>")
+            parts.append("</div>")
+    if ds.label_mode != "scores" and ranked:
+        parts.append(f"<h2>{e(tx['health'])}</h2>")
+        if not ds.suspects:
+            parts.append(f"<p class='muted'>{e(tx['clean'])}</p>")
+        for s in ds.suspects[:20]:
+            faces = "".join(f"<img class='face' alt='{e(rel)}' src='data:image/png;base64,{b}'>"
+                            for rel in s.images[:4] if images_root is not None and (b := _thumb_b64(images_root, rel)))
+            parts.append(f"<div class='card'><b>{e(tx['kind'].get(s.kind, s.kind))}</b> · "
+                         f"{e(' / '.join(s.identities))}<br><span class='muted'>{e(s.evidence)}</span><br>{faces}</div>")
     with_preview = [r for r in ranked if r.preview is not None]
     if with_preview:
         from .preview import png_bytes, strip_image

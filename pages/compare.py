@@ -1,12 +1,13 @@
 """Compare: run every model on the faces, ROC chart, table, threshold explorer, score distributions."""
 import streamlit as st
 
-from faceroc_core.charts import distribution_charts, roc_chart
+from faceroc_core.charts import det_chart, distribution_charts, roc_chart
 from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import lang, t
 from ui.runner import Job, load_demo_result, run_job
-from ui.views import confusion_frame, halt, plain, show_failures, show_left_out, show_metrics_table
+from ui.views import (confusion_frame, halt, people_frame, plain, show_failures, show_left_out, show_metrics_table,
+                      show_pairs, show_suspects)
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
@@ -25,6 +26,7 @@ if result is None and st.session_state.get("is_demo") and st.session_state.get("
     if stored is not None:
         result = st.session_state["result"] = (key, stored)
         st.session_state["result_stored"] = True
+        st.session_state["result_root"] = faces.root
 clicked = st.button(t("compare.run"), type="primary", key="run")
 
 
@@ -48,6 +50,7 @@ def _run() -> None:
             halt()
     slot.empty()
     st.session_state["result"] = (key, ev)
+    st.session_state["result_root"] = faces.root  # where the Report's thumbnails come from
     st.session_state.pop("result_stored", None)
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
 
@@ -86,8 +89,14 @@ thr = st.session_state["threshold"]
 
 if "log_far" not in st.session_state:
     st.session_state["log_far"] = True  # the low-FAR region decides whether a face model is usable
-log_far = st.toggle(t("compare.log"), key="log_far", help=t("compare.log_help"))
-st.altair_chart(roc_chart(ranked, log_far=log_far, threshold=thr, lang=lang()), key="roc_chart", width="stretch")
+c1, c2 = st.columns([1, 2])
+curve = c1.segmented_control(t("compare.curve"), ["ROC", "DET"], default="ROC", key="curve_kind",
+                             help=t("compare.curve_help"), label_visibility="collapsed") or "ROC"
+if curve == "DET":
+    st.altair_chart(det_chart(ranked, threshold=thr, lang=lang()), key="det_chart", width="stretch")
+else:
+    log_far = c2.toggle(t("compare.log"), key="log_far", help=t("compare.log_help"))
+    st.altair_chart(roc_chart(ranked, log_far=log_far, threshold=thr, lang=lang()), key="roc_chart", width="stretch")
 
 st.subheader(t("compare.table"))
 show_metrics_table(ev)
@@ -110,4 +119,20 @@ st.caption(t("compare.dist_how"))
 # one panel per model, best first, each on its own y-scale (one chart: a lone layered panel collapses in Streamlit)
 st.altair_chart(distribution_charts(ranked, threshold=thr, lang=lang(), width=760, title=False), key="dist_chart")
 
+st.subheader(t("why.title"))
+st.caption(t("why.how"))
+names = [r.name for r in ranked]
+pick = st.selectbox(t("why.model"), names, key="why_model", format_func=str) if len(names) > 1 else names[0]
+r = ranked[names.index(pick)] if pick in names else best
+st.markdown(f"**{t('why.impostors')}**")
+show_pairs(faces.root, r.hardest_impostors, thr)
+st.markdown(f"**{t('why.genuines')}**")
+show_pairs(faces.root, r.hardest_genuines, thr)
+st.markdown(f"**{t('why.people')}**")
+st.dataframe(people_frame(r, thr), hide_index=True, key="people_table",
+             column_config={t("why.col.mean"): st.column_config.NumberColumn(format="%.3f"),
+                            t("why.col.closest_score"): st.column_config.NumberColumn(format="%.3f")})
+
+if rkey == key:  # the faces on screen are the ones that were scored
+    show_suspects(ev, faces.root)
 show_left_out(ev)

@@ -25,10 +25,11 @@ key, ev = result
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def export(kind: str, key: str, lang: str, log_far: bool, demo: bool, _ev) -> bytes:
+def export(kind: str, key: str, lang: str, log_far: bool, demo: bool, _ev, _root: str | None = None) -> bytes:
     """One download's bytes for this result, language and axis (made on the first press, then reused)."""
     if kind == "html":
-        return html_report(_ev, lang=lang, credits=CREDITS_DEMO if demo else None, log_far=log_far).encode("utf-8")
+        return html_report(_ev, lang=lang, credits=CREDITS_DEMO if demo else None, log_far=log_far,
+                           images_root=_root).encode("utf-8")
     if kind == "csv":
         return metrics_csv(_ev).encode()
     if kind == "json":
@@ -60,7 +61,8 @@ for r in ev.ranked():
 
 st.subheader(t("report.downloads"))
 st.caption(t("report.downloads_how"))
-args = (key, lang(), bool(st.session_state.get("log_far", True)), bool(st.session_state.get("is_demo")), ev)
+args = (key, lang(), bool(st.session_state.get("log_far", True)), bool(st.session_state.get("is_demo")), ev,
+        st.session_state.get("result_root"))
 files = [("html", "faceroc_report.html", "text/html"), ("csv", "faceroc_metrics.csv", "text/csv"),
          ("json", "faceroc_metrics.json", "application/json"), ("roc", "faceroc_roc_points.csv", "text/csv"),
          ("png", "faceroc_roc.png", "image/png"), ("svg", "faceroc_roc.svg", "image/svg+xml")]

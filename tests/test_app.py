@@ -433,3 +433,31 @@ def test_japanese_reaches_charts_and_the_distribution_panels_follow_the_table():
     # one panel per model, in the table's order, each with its own y-scale
     assert [p["title"]["text"].split(" (AUC")[0] for p in dist["vconcat"]] == ranked
     assert dist["resolve"]["scale"]["y"] == "independent"
+
+
+def test_why_models_fail_pairs_people_det_and_a_planted_label_problem():
+    at = start()
+    assert any(s.value == "Where the models go wrong" for s in at.subheader)
+    assert len(at.get("image")) >= 12  # 6 false-accept and 6 false-reject pairs, faces side by side
+    people = next(d.value for d in at.dataframe if "person" in d.value.columns)
+    assert len(people) == 20
+    rejects = people["false rejects at the threshold"].tolist()
+    assert rejects == sorted(rejects, reverse=True)  # hardest first
+    at.segmented_control(key="curve_kind").set_value("DET").run()
+    assert any("DET curves" in json.dumps(s.get("title", "")) for s in chart_specs(at))
+    # one person filed under two names: the test-set check names them
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for k in range(21, 31):
+            for f in sorted((ROOT / "demo" / "orl_faces" / f"s{k}").glob("*.pgm")):
+                z.writestr(f"faces/s{k}/{f.name}", f.read_bytes())
+                if k == 21:
+                    z.writestr(f"faces/s21_again/{f.name}", f.read_bytes())
+    at.switch_page("pages/faces.py")
+    at.run()
+    at.radio(key="faces_source").set_value("zip").run()
+    at.file_uploader(key="faces_zip").set_value([("faces.zip", buf.getvalue(), "application/zip")]).run()
+    run_compare(at)
+    assert any("likely problem(s) in the test set" in w.value for w in at.warning)
+    text = " ".join(m.value for m in at.markdown)
+    assert "One person under two names" in text and "s21 / s21\\_again" in text

@@ -113,6 +113,85 @@ def show_left_out(ev: Evaluation) -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="left_out")
 
 
+@st.cache_data(show_spinner=False, max_entries=512)
+def thumbnail(path: str, mtime: float, side: int = 112):
+    """A square-ish thumbnail of one face image (``mtime`` keys the cache)."""
+    from PIL import Image
+
+    from faceroc_core.images import decode
+
+    from pathlib import Path
+
+    try:
+        img = decode(Path(path).read_bytes())
+    except Exception:
+        return Image.new("RGB", (side, side), (230, 230, 230))
+    img.thumbnail((side, side))
+    return img
+
+
+def _thumb(root: str, rel: str, side: int):
+    from pathlib import Path
+
+    p = Path(root) / rel
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        mtime = 0.0
+    return thumbnail(str(p), mtime, side)
+
+
+def pair_image(root: str, a: str, b: str, *, side: int = 112):
+    """Two faces side by side (paths relative to the faces' folder)."""
+    from PIL import Image
+
+    ia, ib = _thumb(root, a, side), _thumb(root, b, side)
+    out = Image.new("RGB", (2 * side + 6, side), (255, 255, 255))
+    out.paste(ia.convert("RGB"), ((side - ia.width) // 2, (side - ia.height) // 2))
+    out.paste(ib.convert("RGB"), (side + 6 + (side - ib.width) // 2, (side - ib.height) // 2))
+    return out
+
+
+def show_pairs(root: str, pairs, threshold: float, *, n: int = 6, cols: int = 3) -> None:
+    """The pairs as two faces side by side, with both people, the score, the decision at ``threshold`` and the
+    other models' scores."""
+    grid = st.columns(cols)
+    for k, p in enumerate(pairs[:n]):
+        with grid[k % cols]:
+            st.image(pair_image(root, p.a, p.b))
+            verdict = t("why.accepted") if p.score >= threshold else t("why.rejected")
+            others = " · ".join(f"{plain(name)} {'—' if s is None else f'{s:.3f}'}" for name, s in p.others)
+            st.caption(f"{plain(p.identity_a)} / {plain(p.identity_b)} · **{p.score:.3f}** ({verdict})"
+                       + (f"  \n{t('why.others')}: {others}" if others else ""))
+
+
+def people_frame(r, threshold: float) -> pd.DataFrame:
+    """Per person, hardest first: same-person mean score, false rejects at ``threshold``, the most similar
+    other person."""
+    rows = [{t("why.col.person"): p.identity, t("why.col.images"): p.n_images,
+             t("why.col.mean"): p.genuine_mean, t("why.col.rejects"): p.false_rejects(threshold),
+             t("why.col.pairs"): p.genuine_scores.size, t("why.col.closest"): p.worst_impostor_with,
+             t("why.col.closest_score"): p.worst_impostor} for p in r.people]
+    df = pd.DataFrame(rows)
+    return df.sort_values([t("why.col.rejects"), t("why.col.mean")], ascending=[False, True], na_position="last")
+
+
+def show_suspects(ev: Evaluation, root: str) -> None:
+    """"Check your test set": labelling problems every informative model agrees on, with their faces."""
+    sus = ev.dataset.suspects
+    st.subheader(t("health.title"))
+    if not sus:
+        st.caption(t("health.clean", n=len(ev.models)))
+        return
+    st.warning(t("health.found", n=len(sus)), icon=":material/rule:")
+    for s in sus[:20]:
+        with st.container(border=True):
+            st.markdown(f"**{t('health.kind.' + s.kind)}** · {plain(' / '.join(s.identities))}")
+            st.caption(plain(s.evidence))
+            shown = list(s.images[:4])
+            st.image([_thumb(root, rel, 96) for rel in shown], width=96)
+
+
 def show_preview(pv, *, caption: str | None = None) -> None:
     """A model's sample strip: the photos above, what the network receives below."""
     from faceroc_core.preview import strip_image

@@ -1,0 +1,267 @@
+"""Why a model fails: the hardest pairs, the people it finds hardest, and test-set problems.
+
+Everything here works on L2-normalised embeddings (rows of valid images) and
+their identities, with no sort of all pairs:
+
+* :func:`hardest_pairs` picks the highest-scoring impostor pairs (false accepts
+  first) and the lowest-scoring genuine pairs (false rejects first) of a
+  :class:`~faceroc_core.pairs.PairScores` by partial selection (``argpartition``).
+* :func:`people` gives, per person, the mean same-person score, the person
+  whose photo scores highest against theirs, and the same-person scores (for a
+  count of false rejects at any threshold).
+* :func:`suspects` flags likely labelling problems that *every* model agrees
+  on: one person filed under two names, an image filed under the wrong person,
+  and the same photo under two people.  A mean score over all pairs of two sets
+  of images is the dot product of their mean embeddings, so these checks cost a
+  few small matrix products per model.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pairs import PairScores, normalise
+
+_logger = logging.getLogger(__name__)
+
+HARD_K = 20  # pairs kept per model and kind
+DUPLICATE_SCORE = 0.995  # two photos this alike for every model are the same photo
+INFORMATIVE_AUC = 0.8  # models below this say little about who is who: they do not vote on the test set
+MIN_IMAGES = 2  # a person needs this many images for a same-person score
+
+
+@dataclass(frozen=True)
+class HardPair:
+    """One pair of images (paths relative to the face folder) and its score; ``others``: the other models'
+    scores on the same pair (None where that model could not embed one of the images)."""
+
+    a: str
+    b: str
+    identity_a: str
+    identity_b: str
+    score: float
+    others: tuple[tuple[str, float | None], ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Person:
+    """One person as a model sees them."""
+
+    identity: str
+    n_images: int
+    genuine_mean: float | None  # mean score of this person's same-person pairs (None with one image)
+    genuine_scores: np.ndarray  # float64, ascending: every same-person pair's score
+    worst_impostor: float  # the highest score of one of their photos against someone else's
+    worst_impostor_with: str  # that someone
+    worst_pair: tuple[str, str]  # (their photo, the other person's photo)
+
+    def false_rejects(self, threshold: float) -> int:
+        """Same-person pairs scored below ``threshold`` (rejected)."""
+        return int(np.searchsorted(self.genuine_scores, threshold, side="left"))
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A likely problem in the test set itself, found by every model."""
+
+    kind: str  # "same_person_two_names" | "wrong_identity" | "duplicate_image"
+    identities: tuple[str, ...]
+    images: tuple[str, ...]
+    evidence: str  # one line a person can check
+
+
+@dataclass(frozen=True, eq=False)
+class ModelView:
+    """What :func:`suspects` needs from one model: its name, normalised embeddings of its valid images, their
+    indices among all images, and the threshold that separates its genuine from its impostor pairs."""
+
+    name: str
+    emb: np.ndarray  # float64 (n_valid, dim), unit rows
+    index: np.ndarray  # int (n_valid,): rows of the dataset's images
+    threshold: float
+    auc: float = 1.0
+    genuine_median: float = 1.0  # the typical same-person score
+    impostor_median: float = 0.0  # the typical different-people score
+
+
+# --------------------------------------------------------------------------- pairs
+def pair_rows(pos: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The images ``(i, j)``, ``i < j``, of pair positions in ``numpy.triu_indices(n, 1)`` order.
+
+    >>> [x.tolist() for x in pair_rows(np.arange(6), 4)]
+    [[0, 0, 0, 1, 1, 2], [1, 2, 3, 2, 3, 3]]
+    """
+    pos = np.asarray(pos, dtype=np.int64)
+    i = np.arange(n, dtype=np.int64)
+    starts = i * (2 * n - i - 1) // 2
+    row = np.searchsorted(starts, pos, side="right") - 1
+    return row, pos - starts[row] + row + 1
+
+
+def hardest_pairs(ps: PairScores, k: int = HARD_K) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the ``k`` highest-scoring impostor pairs (highest first) and the ``k`` lowest-scoring genuine
+    pairs (lowest first), by partial selection."""
+    def pick(values: np.ndarray, count: int) -> np.ndarray:
+        count = min(count, int(np.isfinite(values).sum()))
+        if count == 0:
+            return np.zeros(0, np.int64)
+        part = np.argpartition(values, count - 1)[:count] if count < values.size else np.arange(values.size)
+        part = part[np.isfinite(values[part])]
+        return part[np.argsort(values[part], kind="stable")]
+
+    imp = pick(np.where(ps.genuine, np.inf, -ps.scores), k)
+    gen = pick(np.where(ps.genuine, ps.scores, np.inf), k)
+    return imp, gen
+
+
+# --------------------------------------------------------------------------- people
+def people(emb: np.ndarray, identities: np.ndarray, paths, *, block: int = 512) -> tuple[Person, ...]:
+    """Per person: same-person scores and the highest-scoring photo of someone else (one pass over the pairs,
+    block by block)."""
+    e = normalise(emb)
+    ids = np.asarray(identities)
+    names, codes = np.unique(ids, return_inverse=True)
+    n = e.shape[0]
+    best = np.full(n, -np.inf)
+    best_j = np.zeros(n, np.int64)
+    for i0 in range(0, n, block):
+        s = e[i0:i0 + block] @ e.T
+        s[codes[i0:i0 + block, None] == codes[None, :]] = -np.inf  # same person (and the image itself)
+        j = np.argmax(s, axis=1)
+        best[i0:i0 + block] = s[np.arange(s.shape[0]), j]
+        best_j[i0:i0 + block] = j
+    out = []
+    for c, name in enumerate(names):
+        idx = np.flatnonzero(codes == c)
+        g = e[idx] @ e[idx].T
+        gs = np.sort(g[np.triu_indices(idx.size, 1)])
+        w = idx[int(np.argmax(best[idx]))]
+        out.append(Person(identity=str(name), n_images=int(idx.size),
+                          genuine_mean=float(gs.mean()) if gs.size else None, genuine_scores=gs,
+                          worst_impostor=float(best[w]), worst_impostor_with=str(ids[best_j[w]]),
+                          worst_pair=(str(paths[w]), str(paths[best_j[w]]))))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- test-set problems
+def suspects(views: list[ModelView], identities, paths, *, duplicate_score: float = DUPLICATE_SCORE) -> tuple[Suspect, ...]:
+    """Labelling problems that every informative model agrees on (an empty tuple on a clean set).
+
+    Models with an AUC under :data:`INFORMATIVE_AUC` (near chance: they find everyone alike) do not vote,
+    unless no model reaches it (then the best one decides).
+
+    * ``same_person_two_names``: two identities whose cross-pairs score, on average, above every model's
+      threshold and at least as high as the weaker of the two identities' own same-person pairs.
+    * ``wrong_identity``: an image whose mean score with its own identity is nearer the model's typical
+      different-people score than its typical same-person score, while its mean score with another identity is
+      nearer the same-person one, by a gap of at least half the distance between the two, and about as high as
+      that identity's own same-person mean, for every model (a hard but rightly filed photo is unlike its own
+      person only a little, and does not fit another person as well as their own photos do).
+    * ``duplicate_image``: two images of different identities scoring at least ``duplicate_score`` for every
+      model (the same photo under two names).
+    """
+    if not views:
+        return ()
+    views = [v for v in views if v.auc >= INFORMATIVE_AUC] or [max(views, key=lambda v: v.auc)]
+    n_models = ", ".join(v.name for v in views)
+    ids = np.asarray(identities)
+    names, codes = np.unique(ids, return_inverse=True)
+    n_all, n_id = ids.size, names.size
+    out: list[Suspect] = []
+
+    # the same person under two names: agreed by every model
+    agree_pair = np.ones((n_id, n_id), bool)
+    worst_cross = np.full((n_id, n_id), np.inf)
+    # an image under the wrong name: per image, the identity it matches (or -1), agreed by every model
+    moved_to = np.full(n_all, -2, np.int64)  # -2: not looked at yet
+    for v in views:
+        c = codes[v.index]
+        counts = np.bincount(c, minlength=n_id).astype(np.float64)
+        sums = np.zeros((n_id, v.emb.shape[1]))
+        np.add.at(sums, c, v.emb)
+        cross = (sums @ sums.T) / np.maximum(np.outer(counts, counts), 1)  # mean score over all cross pairs
+        own = (np.einsum("ij,ij->i", sums, sums) - counts) / np.maximum(counts * (counts - 1), 1)
+        has_own = counts >= MIN_IMAGES
+        weaker = np.minimum.outer(np.where(has_own, own, np.inf), np.where(has_own, own, np.inf))
+        ok = (cross >= v.threshold) & (cross >= weaker) & (counts[:, None] > 0) & (counts[None, :] > 0)
+        np.fill_diagonal(ok, False)
+        agree_pair &= ok
+        worst_cross = np.minimum(worst_cross, cross)
+        # per image: mean score with its own identity (without itself) and with every other identity
+        to_ids = (v.emb @ sums.T) / np.maximum(counts, 1)  # (n_valid, n_id)
+        own_n = counts[c] - 1
+        own_mean = np.where(own_n > 0, (to_ids[np.arange(c.size), c] * counts[c] - 1) / np.maximum(own_n, 1), np.nan)
+        to_ids[np.arange(c.size), c] = -np.inf
+        other = np.argmax(to_ids, axis=1)
+        mid, half = (v.genuine_median + v.impostor_median) / 2, (v.genuine_median - v.impostor_median) / 2
+        best_other = to_ids[np.arange(c.size), other]
+        fits = best_other >= np.where(has_own, own, -np.inf)[other] - half / 2  # as alike as that person's own photos
+        hit = (own_n > 0) & (own_mean < mid) & (best_other > mid) & (best_other - own_mean >= half) & fits
+        target = np.where(hit, other, -1)
+        cur = moved_to[v.index]
+        moved_to[v.index] = np.where(cur == -2, target, np.where(cur == target, cur, -1))
+    for a, b in zip(*np.nonzero(np.triu(agree_pair, 1))):
+        imgs = tuple(str(paths[i]) for c in (a, b) for i in np.flatnonzero(codes == c)[:3])
+        out.append(Suspect(kind="same_person_two_names", identities=(str(names[a]), str(names[b])), images=imgs,
+                           evidence=f"photos of {names[a]} and {names[b]} score {worst_cross[a, b]:.2f} on average "
+                                    f"against each other in every model ({n_models}): as alike as one person's own photos"))
+    merged = {frozenset(s.identities) for s in out}
+    dups = [d for d in _duplicates(views, codes, names, paths, duplicate_score)
+            if frozenset(d.identities) not in merged]  # copies are expected under one person's two names
+    in_dups = {p for d in dups for p in d.images}
+    for i in np.flatnonzero(moved_to >= 0):
+        own, other = str(names[codes[i]]), str(names[moved_to[i]])
+        if frozenset((own, other)) in merged or str(paths[i]) in in_dups:
+            continue  # explained by the two names of one person, or a copied photo
+        out.append(Suspect(kind="wrong_identity", identities=(own, other), images=(str(paths[i]),),
+                           evidence=f"{paths[i]} is filed under {own} but every model ({n_models}) finds it unlike "
+                                    f"{own}'s other photos and as like {other}'s as their own"))
+    return tuple(out + dups)
+
+
+def _duplicates(views, codes, names, paths, duplicate_score, *, block: int = 512, limit: int = 200) -> list[Suspect]:
+    """Photos of different identities scoring at least ``duplicate_score`` in every model, one suspect per pair of
+    identities."""
+    v0 = views[0]
+    found: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for i0 in range(0, v0.index.size, block):
+        s = v0.emb[i0:i0 + block] @ v0.emb.T
+        c0 = codes[v0.index]
+        s[c0[i0:i0 + block, None] == c0[None, :]] = -np.inf
+        rows, cols = np.nonzero(s >= duplicate_score)
+        for r, col in zip(rows, cols):
+            a, b = int(v0.index[i0 + r]), int(v0.index[col])
+            if a >= b or not all(_score(v, a, b) >= duplicate_score for v in views[1:]):
+                continue
+            found.setdefault((int(codes[a]), int(codes[b])), []).append((a, b))
+            if sum(map(len, found.values())) >= limit:
+                break
+    out = []
+    for (ca, cb), pairs in found.items():
+        a, b = pairs[0]
+        more = f" (and {len(pairs) - 1} more such pair(s))" if len(pairs) > 1 else ""
+        out.append(Suspect(kind="duplicate_image", identities=(str(names[ca]), str(names[cb])),
+                           images=tuple(str(paths[i]) for pair in pairs[:5] for i in pair),
+                           evidence=f"{paths[a]} ({names[ca]}) and {paths[b]} ({names[cb]}) score ≥ {duplicate_score} "
+                                    f"in every model: the same photo under two names{more}"))
+    return out
+
+
+def _score(v: ModelView, a: int, b: int) -> float:
+    """Model ``v``'s score of images ``a`` and ``b`` (dataset rows), or -inf when it has no embedding of one."""
+    ia, ib = np.searchsorted(v.index, a), np.searchsorted(v.index, b)
+    if ia >= v.index.size or ib >= v.index.size or v.index[ia] != a or v.index[ib] != b:
+        return -np.inf
+    return float(v.emb[ia] @ v.emb[ib])
+
+
+def other_scores(views: list[ModelView], a: int, b: int, *, skip: str) -> tuple[tuple[str, float | None], ...]:
+    """Every other model's score of images ``a`` and ``b`` (dataset rows); None where it lacks one of them."""
+    out = []
+    for v in views:
+        if v.name != skip:
+            s = _score(v, a, b)
+            out.append((v.name, None if not np.isfinite(s) else s))
+    return tuple(out)
