@@ -18,6 +18,7 @@ import numpy as np
 from .errors import FaceROCError, ScoresError
 from .metrics import DEFAULT_FARS, check_far
 from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES
+from .groups import read_groups_csv
 from .progress import IMAGE_STAGES, Stage
 from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
 from .preprocess import PRESETS
@@ -157,10 +158,11 @@ def cmd_evaluate(ns) -> int:
             got = ingest_zip(str(images), Path(tmp) / "faces", labels=labels)
             images, labels = got.root, got.label_mode
         try:
+            groups = read_groups_csv(ns.groups) if ns.groups else None
             ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
                           use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                           progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
-                          n_boot=ns.bootstrap, limits=Limits.of(ns.model_timeout, ns.model_memory))
+                          n_boot=ns.bootstrap, limits=Limits.of(ns.model_timeout, ns.model_memory), groups=groups)
         finally:
             bars.close()
         if not ns.quiet and not any(sp.align for sp in specs):
@@ -337,6 +339,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--preview", metavar="DIR",
                     help="write one PNG per model: sample photos and what the network receives")
     ev.add_argument("--lang", choices=["en", "ja"], default="en", help="language of the HTML report")
+    ev.add_argument("--groups", metavar="CSV",
+                    help="people's attributes (identity,<attribute>,...): each model's AUC, FMR and FNMR per group "
+                         "at one global threshold (FMR 1e-3 overall)")
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)

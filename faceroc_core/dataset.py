@@ -172,3 +172,27 @@ def check_dataset(ds: Dataset) -> None:
             f"{len(counts)} identities but none has two images, so there is no genuine pair", path=where,
             hint="add a second image for at least one person (check --labels: folder or prefix)",
         )
+
+
+EXCLUDED = "left out by you (test-set check)"
+
+
+def amend(ds: Dataset, *, exclude=(), merge=()) -> Dataset:
+    """``ds`` with the images at ``exclude`` (relative paths) left out and the identities renamed by ``merge``
+    (``(old, new)`` pairs: one person filed under two names becomes one), in the usual order.
+
+    >>> ds = Dataset(root=Path("."), label_mode="folder", images=tuple(
+    ...     ImageRecord(Path(p), p.split("/")[0], p) for p in ["a/1.png", "a/2.png", "b/1.png", "b2/1.png"]))
+    >>> new = amend(ds, exclude=["a/2.png"], merge=[("b2", "b")])
+    >>> [(r.relpath, r.identity) for r in new.images], [s.path for s in new.skipped]
+    ([('a/1.png', 'a'), ('b/1.png', 'b'), ('b2/1.png', 'b')], ['a/2.png'])
+    """
+    gone = {str(p) for p in exclude}
+    rename = {str(a): str(b) for a, b in merge}
+    records = [r if r.identity not in rename else ImageRecord(path=r.path, identity=rename[r.identity], relpath=r.relpath)
+               for r in ds.images if r.relpath not in gone]
+    records.sort(key=lambda r: (r.identity, r.relpath))
+    skipped = ds.skipped + tuple(Skipped(r.relpath, EXCLUDED) for r in ds.images if r.relpath in gone)
+    out = Dataset(root=ds.root, images=tuple(records), label_mode=ds.label_mode, skipped=skipped)
+    check_dataset(out)
+    return out

@@ -72,6 +72,17 @@ class Suspect:
     evidence: str  # one line a person can check
 
 
+@dataclass(frozen=True)
+class Disagreement:
+    """Pairs that two models decide differently, each at its own threshold (``pairs[i].score`` is ``first``'s;
+    ``others`` holds ``second``'s and the other models' scores)."""
+
+    first: str
+    second: str
+    thresholds: tuple[float, float]
+    pairs: tuple[HardPair, ...]
+
+
 @dataclass(frozen=True, eq=False)
 class ModelView:
     """What :func:`suspects` needs from one model: its name, normalised embeddings of its valid images, their
@@ -100,20 +111,30 @@ def pair_rows(pos: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return row, pos - starts[row] + row + 1
 
 
+def _smallest(values: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` smallest finite values, smallest first (partial selection, then a small sort)."""
+    count = min(count, int(np.isfinite(values).sum()))
+    if count == 0:
+        return np.zeros(0, np.int64)
+    part = np.argpartition(values, count - 1)[:count] if count < values.size else np.arange(values.size)
+    part = part[np.isfinite(values[part])]
+    return part[np.argsort(values[part], kind="stable")]
+
+
 def hardest_pairs(ps: PairScores, k: int = HARD_K) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the ``k`` highest-scoring impostor pairs (highest first) and the ``k`` lowest-scoring genuine
     pairs (lowest first), by partial selection."""
-    def pick(values: np.ndarray, count: int) -> np.ndarray:
-        count = min(count, int(np.isfinite(values).sum()))
-        if count == 0:
-            return np.zeros(0, np.int64)
-        part = np.argpartition(values, count - 1)[:count] if count < values.size else np.arange(values.size)
-        part = part[np.isfinite(values[part])]
-        return part[np.argsort(values[part], kind="stable")]
-
-    imp = pick(np.where(ps.genuine, np.inf, -ps.scores), k)
-    gen = pick(np.where(ps.genuine, ps.scores, np.inf), k)
+    imp = _smallest(np.where(ps.genuine, np.inf, -ps.scores), k)
+    gen = _smallest(np.where(ps.genuine, ps.scores, np.inf), k)
     return imp, gen
+
+
+def disagreements(s1: np.ndarray, t1: float, s2: np.ndarray, t2: float, k: int = HARD_K) -> np.ndarray:
+    """Positions of the pairs two models decide differently, each at its own threshold, the clearest first
+    (ranked by the smaller of the two margins to the thresholds)."""
+    differ = (s1 >= t1) != (s2 >= t2)
+    margin = np.minimum(np.abs(s1 - t1), np.abs(s2 - t2))
+    return _smallest(np.where(differ, -margin, np.inf), k)
 
 
 # --------------------------------------------------------------------------- people

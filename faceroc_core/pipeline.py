@@ -18,8 +18,10 @@ from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
-from .diagnose import HardPair, ModelView, Person, Suspect, hardest_pairs, other_scores, pair_rows, people, suspects
+from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, disagreements, hardest_pairs, other_scores,
+                       pair_rows, people, suspects)
 from .errors import FaceROCError, ModelError
+from .groups import GroupResult, GroupTable, subgroup_results
 from .models import prepare_model
 from .onnx_io import OnnxInfo
 from .pairs import check_memory, normalise, pair_scores
@@ -162,6 +164,7 @@ class ModelResult:
     hardest_impostors: tuple[HardPair, ...] = ()  # different people scored highest (false accepts first)
     hardest_genuines: tuple[HardPair, ...] = ()  # same-person pairs scored lowest (false rejects first)
     people: tuple[Person, ...] = ()  # per person: same-person scores, the most similar other person
+    subgroups: tuple[GroupResult, ...] = ()  # per attribute value of a metadata CSV (groups.subgroup_results)
 
     @property
     def n_genuine(self) -> int:
@@ -198,6 +201,7 @@ class Evaluation:
     auc_intervals: dict = field(default_factory=dict)  # model name -> uncertainty.Interval
     comparisons: tuple = ()  # uncertainty.PairedComparison, best model vs each other one
     uncertainty_note: str | None = None  # why intervals are missing, when they are
+    disagreements: tuple[Disagreement, ...] = ()  # the best model against each other one scored on the same images
 
     def ranked(self) -> tuple[ModelResult, ...]:
         """The models best first (highest AUC; ties keep the order they were given in)."""
@@ -300,6 +304,7 @@ def evaluate(
     thermal_limit_c: float | None = None,
     n_boot: int = DEFAULT_BOOT,
     limits: Limits | None = None,
+    groups: GroupTable | None = None,
 ) -> Evaluation:
     """Evaluate every model on a labelled folder (or a :class:`Dataset`).
 
@@ -316,6 +321,7 @@ def evaluate(
         thermal_limit_c: pause between chunks while the CPU is hotter than this (°C; None: never).
         n_boot: bootstrap resamples of the people for intervals (0: none).
         limits: time and memory limits per model; every model runs in its own worker process.
+        groups: people's attributes (:func:`faceroc_core.groups.read_groups_csv`): results per group.
 
     Returns:
         An :class:`Evaluation`: metrics per model that ran (:meth:`Evaluation.ranked` best first), and a
@@ -337,14 +343,15 @@ def evaluate(
     try:
         return _evaluate_prepared(ds, prepared, failures, cache_dir=cache_dir, use_cache=use_cache,
                                   batch_size=batch_size, progress=progress, session_factory=session_factory,
-                                  thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, n_boot=n_boot, limits=limits)
+                                  thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, n_boot=n_boot, limits=limits,
+                                  groups=groups)
     finally:
         for leftover in sessions.values():  # workers of models that never ran
             leftover.close()
 
 
 def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_size, progress, session_factory,
-                       thermal_limit_c, fars, t0, n_boot, limits):
+                       thermal_limit_c, fars, t0, n_boot, limits, groups=None):
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)
@@ -356,15 +363,17 @@ def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_si
     finally:
         if cache is not None:
             cache.close()
-    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, n_boot=n_boot)
+    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, n_boot=n_boot, groups=groups)
 
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
-                t0: float | None = None, n_boot: int = DEFAULT_BOOT) -> Evaluation:
+                t0: float | None = None, n_boot: int = DEFAULT_BOOT, groups: GroupTable | None = None) -> Evaluation:
     """Score all pairs and measure every model of an :class:`EmbeddingRun`.
 
     ``n_boot`` > 0 adds identity-bootstrap intervals of each AUC and paired
     comparisons of the best model with the others (see :mod:`.uncertainty`).
+    ``groups`` (a metadata table, :mod:`.groups`) adds each model's results per
+    attribute value.
     """
     t0 = time.perf_counter() if t0 is None else t0
     failures = list(failures)
@@ -414,17 +423,53 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
             n_images=int(v.sum()), **vars(got), skipped=me.failed,
             from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
             people=people(me.embeddings[v], ids, relpaths[v]),
+            subgroups=_subgroups(ps, ids, groups, got.roc, n_boot) if groups is not None else (),
         ))
         if progress:
             progress(Stage.SCORE, 1, 1, m.name)
     results = [_with_hard_pairs(r, hard[r.name], views, identities, relpaths) for r in results]
     summary = replace(summary, suspects=suspects(views, identities, relpaths))
+    disagree = _disagreements(results, kept, views, identities, relpaths)
     intervals, comps, note = {}, (), None
     if n_boot and kept:
         intervals, comps, note = _uncertainty(kept, identities, results, n_boot)
     return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
                       seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
-                      uncertainty_note=note)
+                      uncertainty_note=note, disagreements=disagree)
+
+
+def _subgroups(ps, ids, groups: GroupTable, roc, n_boot: int) -> tuple[GroupResult, ...]:
+    pa, pb = pair_rows(np.arange(ps.scores.size), ids.size)
+    return subgroup_results(ps.scores, ps.genuine, pa, pb, ids, groups, roc=roc, n_boot=min(n_boot, 200))
+
+
+def decision_threshold(r: ModelResult) -> float:
+    """The threshold a model is judged at when none is chosen: its TAR@FAR=1e-3 one, else its EER one."""
+    op = M.tar_at_far(r.roc, 1e-3)
+    return op.threshold if op.threshold is not None else r.eer.threshold
+
+
+def _disagreements(results, kept, views, identities, relpaths) -> tuple[Disagreement, ...]:
+    """The best model against each other model scored on the same images: the pairs they decide differently."""
+    if len(results) < 2:
+        return ()
+    best, out = rank(results)[0], []
+    v_best, ps_best = kept[best.name]
+    t_best = decision_threshold(best)
+    for r in rank(results)[1:]:
+        v, ps = kept[r.name]
+        if not np.array_equal(v, v_best):
+            continue
+        rows = np.flatnonzero(v)
+        t_r = decision_threshold(r)
+        pos = disagreements(ps_best.scores, t_best, ps.scores, t_r)
+        a, b = pair_rows(pos, rows.size)
+        pairs = tuple(HardPair(a=str(relpaths[rows[i]]), b=str(relpaths[rows[j]]), identity_a=str(identities[rows[i]]),
+                               identity_b=str(identities[rows[j]]), score=float(ps_best.scores[k]),
+                               others=other_scores(views, int(rows[i]), int(rows[j]), skip=best.name))
+                      for i, j, k in zip(a, b, pos))
+        out.append(Disagreement(first=best.name, second=r.name, thresholds=(t_best, t_r), pairs=pairs))
+    return tuple(out)
 
 
 def _with_hard_pairs(r: ModelResult, hard, views, identities, relpaths) -> ModelResult:

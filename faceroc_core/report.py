@@ -88,6 +88,10 @@ def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
+        d["subgroups"] = [{"attribute": g.attribute, "value": g.value, "n_people": g.n_people,
+                           "n_genuine": g.n_genuine, "n_impostor": g.n_impostor, "auc": _num(g.auc),
+                           "auc_interval": _interval(g.interval), "threshold": _num(g.threshold), "fmr": _num(g.fmr),
+                           "fnmr": _num(g.fnmr), "too_small": g.too_small} for g in r.subgroups]
         d["people"] = [{"identity": p.identity, "n_images": p.n_images, "genuine_mean": _num(p.genuine_mean),
                         "worst_impostor": _num(p.worst_impostor), "worst_impostor_with": p.worst_impostor_with,
                         "worst_pair": list(p.worst_pair)} for p in r.people]
@@ -126,6 +130,8 @@ def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
         "comparisons": [{"better": c.better, "worse": c.worse, "auc_difference": c.delta,
                          "interval": _interval(c.interval), "p_better": _num(c.p_better)} for c in ev.comparisons],
         "uncertainty_note": ev.uncertainty_note,
+        "disagreements": [{"models": [d.first, d.second], "thresholds": [_num(t) for t in d.thresholds],
+                           "pairs": [_pair(p) for p in d.pairs]} for d in ev.disagreements],
         "failures": [{"name": f.name, "source": f.source, "error": f.error} for f in ev.failures],
     }
 
@@ -247,6 +253,9 @@ HTML_TEXT = {
            "gen": "The same person scored least alike", "people": "People, hardest first",
            "person": "person", "mean": "same-person mean", "closest": "most similar other person",
            "health": "Check your test set", "clean": "No labelling problems found.",
+           "groups": "Groups of people", "groups_how": "Each model on the pairs within each group, at one threshold for "
+                     "everyone (FMR = 0.001 on all pairs).", "attr": "attribute", "group": "group",
+           "n_people": "people", "small": "too small to tell",
            "kind": {"same_person_two_names": "One person under two names",
                     "wrong_identity": "A photo filed under the wrong person",
                     "duplicate_image": "The same photo under two names"}},
@@ -274,6 +283,8 @@ HTML_TEXT = {
            "gen": "最も似ていないと判断された同じ人のペア", "people": "人物（苦手な順）",
            "person": "人物", "mean": "本人ペアの平均", "closest": "最も似ている別人",
            "health": "テストデータの確認", "clean": "ラベルの問題は見つかりませんでした。",
+           "groups": "人物のグループ", "groups_how": "各グループ内のペアでの各モデルの結果（全ペアで FMR = 0.001 となる共通のしきい値）。",
+           "attr": "属性", "group": "グループ", "n_people": "人数", "small": "小さすぎて判断できません",
            "kind": {"same_person_two_names": "同じ人物が 2 つの名前で登録",
                     "wrong_identity": "別の人物に登録された写真",
                     "duplicate_image": "同じ写真が 2 人に登録"}},
@@ -404,6 +415,20 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                           for p in hard]
                 parts.append("</table>")
             parts.append("</div>")
+    if any(r.subgroups for r in ranked):
+        parts.append(f"<h2>{e(tx['groups'])}</h2><p class='muted'>{e(tx['groups_how'])}</p><div class='wide'><table>"
+                     f"<tr><th>{e(tx['model'])}</th><th>{e(tx['attr'])}</th><th>{e(tx['group'])}</th>"
+                     f"<th>{e(tx['n_people'])}</th><th>AUC</th><th>AUC 95%</th><th>FMR</th><th>FNMR</th><th></th></tr>")
+        for r in ranked:
+            for g in r.subgroups:
+                ci = f"{g.interval.low:.3f}–{g.interval.high:.3f}" if g.interval else "—"
+                cells = [f"{g.auc:.4f}" if g.auc is not None else "—", ci,
+                         f"{g.fmr:.5f}" if g.fmr is not None else "—", f"{g.fnmr:.4f}" if g.fnmr is not None else "—"]
+                parts.append(f"<tr><td>{e(r.name)}</td><td class='text'>{e(g.attribute)}</td>"
+                             f"<td class='text'>{e(g.value)}</td><td class='num'>{g.n_people}</td>"
+                             + "".join(f"<td class='num'>{c}</td>" for c in cells)
+                             + f"<td class='text'>{e(tx['small']) if g.too_small else ''}</td></tr>")
+        parts.append("</table></div>")
     if ds.label_mode != "scores" and ranked:
         parts.append(f"<h2>{e(tx['health'])}</h2>")
         if not ds.suspects:

@@ -7,7 +7,7 @@ from ui import state
 from ui.i18n import lang, t
 from ui.runner import Job, load_demo_result, run_job
 from ui.views import (confusion_frame, halt, people_frame, plain, show_failures, show_left_out, show_metrics_table,
-                      show_pairs, show_suspects)
+                      show_disagreement, show_groups, show_pairs, show_suspects)
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
@@ -18,7 +18,8 @@ if not usable or faces is None:
     st.warning(t("compare.need"))
     halt()
 
-job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error))
+job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error),
+          groups=st.session_state.get("groups_csv"))
 key = job.key()
 result = st.session_state.get("result")
 if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
@@ -27,7 +28,7 @@ if result is None and st.session_state.get("is_demo") and st.session_state.get("
         result = st.session_state["result"] = (key, stored)
         st.session_state["result_stored"] = True
         st.session_state["result_root"] = faces.root
-clicked = st.button(t("compare.run"), type="primary", key="run")
+clicked = st.button(t("compare.run"), type="primary", key="run") or bool(st.session_state.pop("run_now", False))
 
 
 def _cancel():
@@ -121,17 +122,29 @@ st.altair_chart(distribution_charts(ranked, threshold=thr, lang=lang(), width=76
 
 st.subheader(t("why.title"))
 st.caption(t("why.how"))
+root = faces.root if rkey == key else None  # the faces on disk are the ones that were scored
 names = [r.name for r in ranked]
 pick = st.selectbox(t("why.model"), names, key="why_model", format_func=str) if len(names) > 1 else names[0]
 r = ranked[names.index(pick)] if pick in names else best
 st.markdown(f"**{t('why.impostors')}**")
-show_pairs(faces.root, r.hardest_impostors, thr)
+show_pairs(root, r.hardest_impostors, thr)
 st.markdown(f"**{t('why.genuines')}**")
-show_pairs(faces.root, r.hardest_genuines, thr)
+show_pairs(root, r.hardest_genuines, thr)
 st.markdown(f"**{t('why.people')}**")
-st.dataframe(people_frame(r, thr), hide_index=True, key="people_table",
+st.dataframe(people_frame(r, thr, root), hide_index=True, key="people_table",
              column_config={t("why.col.mean"): st.column_config.NumberColumn(format="%.3f"),
-                            t("why.col.closest_score"): st.column_config.NumberColumn(format="%.3f")})
+                            t("why.col.closest_score"): st.column_config.NumberColumn(format="%.3f"),
+                            t("why.col.face"): st.column_config.ImageColumn(width="small"),
+                            t("why.col.closest_face"): st.column_config.ImageColumn(width="small")})
+
+for d in ev.disagreements:
+    if r.name in (d.first, d.second) and d.pairs:
+        with st.expander(t("why.disagree", first=plain(d.first), second=plain(d.second), n=len(d.pairs))):
+            st.caption(t("why.disagree_how"))
+            show_disagreement(root, d)
+
+if any(x.subgroups for x in ranked):
+    show_groups(ranked)
 
 if rkey == key:  # the faces on screen are the ones that were scored
     show_suspects(ev, faces.root)

@@ -11,6 +11,7 @@ from faceroc_core.dataset import Skipped
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import decode
 from faceroc_core.preview import sample_indices
+from faceroc_core.groups import read_groups_csv
 from faceroc_core.ingest import MAX_FILES, ingest_zip
 from ui import state
 from ui.folder_upload import folder_upload
@@ -148,6 +149,29 @@ def _set_align_all():
     st.session_state["align_all"] = st.session_state["align_all_toggle"]
     st.session_state.pop("result", None)
 
+
+st.subheader(t("groups.title"))
+st.caption(t("groups.how"))
+up = st.file_uploader(t("groups.upload"), type=["csv"], key="groups_upload")
+if up is not None and st.session_state.get("_groups_file_id") != up.file_id:
+    st.session_state["_groups_file_id"] = up.file_id
+    try:
+        read_groups_csv(up.getvalue(), source=up.name)
+        st.session_state["groups_csv"], st.session_state["groups_name"] = up.getvalue(), up.name
+    except FaceROCError as e:
+        st.error(plain(str(e)), icon=":material/error:")
+if st.session_state.get("groups_csv"):
+    table = read_groups_csv(st.session_state["groups_csv"], source=st.session_state.get("groups_name", "groups.csv"),
+                            known=counts)
+    described = ", ".join(f"{a} ({len(set(table.values[a].values()))})" for a in table.attributes)
+    st.success(t("groups.loaded", name=plain(st.session_state.get("groups_name", "")), attrs=plain(described)),
+               icon=":material/groups:")
+    missing = [i for i in counts if not any(i in table.values[a] for a in table.attributes)]
+    if table.unknown or missing:
+        st.caption(t("groups.mismatch", unknown=len(table.unknown), missing=len(missing)))
+    if st.button(t("groups.remove"), key="groups_remove"):
+        st.session_state.pop("groups_csv", None)
+        st.rerun()
 
 st.subheader(t("faces.align"))
 why = detector_available()

@@ -443,6 +443,13 @@ def test_why_models_fail_pairs_people_det_and_a_planted_label_problem():
     assert len(people) == 20
     rejects = people["false rejects at the threshold"].tolist()
     assert rejects == sorted(rejects, reverse=True)  # hardest first
+    ev = at.session_state["result"][1]
+    assert [(d.first, d.second) for d in ev.disagreements] == [("C · epoch 60", "B · epoch 18 (.pth)"),
+                                                               ("C · epoch 60", "A · epoch 6")]
+    assert sum("Where C · epoch 60 and" in e.label for e in at.expander) == 2
+    d = ev.disagreements[0]
+    for p in d.pairs:  # each pair really is decided differently by the two models
+        assert (p.score >= d.thresholds[0]) != (dict(p.others)[d.second] >= d.thresholds[1])
     at.segmented_control(key="curve_kind").set_value("DET").run()
     assert any("DET curves" in json.dumps(s.get("title", "")) for s in chart_specs(at))
     # one person filed under two names: the test-set check names them
@@ -461,3 +468,32 @@ def test_why_models_fail_pairs_people_det_and_a_planted_label_problem():
     assert any("likely problem(s) in the test set" in w.value for w in at.warning)
     text = " ".join(m.value for m in at.markdown)
     assert "One person under two names" in text and "s21 / s21\\_again" in text
+    # one click merges the two names and runs again (from the cache): the problem is gone, the files unchanged
+    fix = next(b for b in at.button if b.key.startswith("fix_") and b.label == "Merge these two names")
+    fix.click().run()
+    assert not at.exception
+    assert any("1 pair(s) of names merged" in i.value for i in at.info)
+    assert "One person under two names" not in " ".join(m.value for m in at.markdown)
+    assert at.session_state["faces"].merge == (("s21_again", "s21"),)
+    people = next(d.value for d in at.dataframe if "person" in d.value.columns)
+    assert "s21_again" not in set(people["person"]) and int(people.set_index("person").loc["s21", "images"]) == 20
+    at.button(key="health_undo").click().run()
+    assert at.session_state["faces"].merge == () and "One person under two names" in " ".join(
+        m.value for m in at.markdown)
+
+
+def test_groups_csv_on_faces_gives_results_per_group_on_compare():
+    at = start("pages/faces.py")
+    csv = "identity,shelf\n" + "".join(f"s{k},{'low' if k < 31 else 'high'}\n" for k in range(21, 41)) + "s99,x\n"
+    at.file_uploader(key="groups_upload").set_value([("groups.csv", csv.encode(), "text/csv")]).run()
+    assert not at.exception
+    assert any("Groups from “groups.csv”: shelf (3)" in s.value for s in at.success)
+    assert any("1 identity(ies) in the CSV are not in these faces" in c.value for c in at.caption)
+    at.file_uploader(key="groups_upload").set_value([("bad.csv", b"name,x\na,b\n", "text/csv")]).run()
+    assert any("bad.csv" in e.value and "header must start with identity" in e.value for e in at.error)
+    run_compare(at)
+    if any("changed since the last run" in w.value for w in at.warning):
+        at.button(key="run").click().run()
+    table = next(d.value for d in at.dataframe if "group" in d.value.columns)
+    assert set(table["group"]) == {"low", "high"} and len(table) == 6  # 3 models x 2 groups
+    assert (table["people"] == 10).all()

@@ -139,3 +139,12 @@ def test_real_faces_planted_problems_found_and_json_carries_them(tmp_path):
 
     assert kinds_of(json.loads(out.read_text())["dataset"]["suspects"]) == kinds_of(d["dataset"]["suspects"])
     assert "class='face'" in (tmp_path / "r.html").read_text()
+
+
+def test_disagreements_equal_a_slow_reference():
+    rng = np.random.default_rng(4)
+    s1, s2 = rng.normal(size=500), rng.normal(size=500)
+    pos = D.disagreements(s1, 0.2, s2, -0.1, k=10)
+    slow = sorted((k for k in range(500) if (s1[k] >= 0.2) != (s2[k] >= -0.1)),
+                  key=lambda k: -min(abs(s1[k] - 0.2), abs(s2[k] + 0.1)))[:10]
+    assert pos.tolist() == slow

@@ -196,7 +196,13 @@ S: dict[str, dict[str, str]] = {
     "why.accepted": {"en": "accepted", "ja": "受入"},
     "why.rejected": {"en": "rejected", "ja": "拒否"},
     "why.others": {"en": "other models", "ja": "他のモデル"},
+    "why.disagree": {"en": "Where {first} and {second} disagree ({n} pairs)", "ja": "{first} と {second} の判断が分かれるペア（{n} 組）"},
+    "why.disagree_how": {"en": "Each model judged at its own threshold (the one for FAR = 0.001, else its equal-error one); "
+                               "the clearest disagreements first.",
+                         "ja": "各モデルをそれぞれのしきい値（FAR = 0.001 のもの、なければ EER のもの）で判定し、判断の差がはっきりしているものから表示します。"},
     "why.people": {"en": "People, hardest first", "ja": "人物（苦手な順）"},
+    "why.col.face": {"en": "face", "ja": "顔"},
+    "why.col.closest_face": {"en": "mistaken for", "ja": "間違えた相手"},
     "why.col.person": {"en": "person", "ja": "人物"},
     "why.col.images": {"en": "images", "ja": "画像数"},
     "why.col.mean": {"en": "same-person mean score", "ja": "本人ペアの平均スコア"},
@@ -204,6 +210,29 @@ S: dict[str, dict[str, str]] = {
     "why.col.pairs": {"en": "same-person pairs", "ja": "本人ペア数"},
     "why.col.closest": {"en": "most similar other person", "ja": "最も似ている別人"},
     "why.col.closest_score": {"en": "their highest score", "ja": "その最高スコア"},
+    "groups.title": {"en": "Groups of people (optional)", "ja": "人物のグループ（任意）"},
+    "groups.how": {"en": "A CSV with one row per person: identity,<attribute>,... (e.g. identity,age_band,glasses). "
+                         "Compare then shows each model's results within each group.",
+                   "ja": "1 人 1 行の CSV: identity,<属性>,...（例: identity,age_band,glasses）。比較ページに各グループ内での各モデルの結果が表示されます。"},
+    "groups.upload": {"en": "People's attributes (.csv)", "ja": "人物の属性（.csv）"},
+    "groups.loaded": {"en": "Groups from “{name}”: {attrs} (values per attribute). Run the comparison to see them.",
+                      "ja": "「{name}」のグループ: {attrs}（属性ごとの値の数）。比較を実行すると表示されます。"},
+    "groups.mismatch": {"en": "{unknown} identity(ies) in the CSV are not in these faces; {missing} person(s) here have no "
+                              "row (they belong to no group).",
+                        "ja": "CSV の {unknown} 人はこの顔画像にいません。ここにいる {missing} 人は CSV に行がありません（どのグループにも入りません）。"},
+    "groups.remove": {"en": "Remove the groups", "ja": "グループを外す"},
+    "groups.results": {"en": "Groups of people", "ja": "人物のグループ"},
+    "groups.results_how": {"en": "Each model on the pairs within each group: AUC with its 95% interval (resampling the "
+                                 "people), and the false match (FMR) and false non-match (FNMR) rates at one threshold for "
+                                 "everyone, the one that gives FMR = 0.001 on all pairs (as NIST reports demographic "
+                                 "differences). Groups too small to tell are marked, not ranked.",
+                           "ja": "各グループ内のペアでの各モデルの結果: AUC と 95% 区間（人物の再標本化）、そして全ペアで FMR = 0.001 となる共通のしきい値での"
+                                 "他人誤一致率（FMR）と本人誤不一致率（FNMR）（NIST の属性別評価と同じ方法）。判断できないほど小さいグループは印を付け、順位付けしません。"},
+    "groups.attribute": {"en": "Attribute", "ja": "属性"},
+    "groups.col.group": {"en": "group", "ja": "グループ"},
+    "groups.col.people": {"en": "people", "ja": "人数"},
+    "groups.col.note": {"en": "note", "ja": "注"},
+    "groups.too_small": {"en": "too small to tell", "ja": "小さすぎて判断できません"},
     "health.title": {"en": "Check your test set", "ja": "テストデータの確認"},
     "health.clean": {"en": "No labelling problems found: the {n} model(s) agree on no person filed under two names, no "
                            "photo under the wrong person and no photo under two names.",
@@ -212,6 +241,12 @@ S: dict[str, dict[str, str]] = {
                            "model's score. Check the faces below and fix the folders.",
                      "ja": "テストデータ自体に問題がありそうな箇所が {n} 件あります（モデルの判断が一致しており、どのモデルのスコアも下げます）。"
                            "下の顔写真を確認してフォルダを直してください。"},
+    "health.fix.same_person_two_names": {"en": "Merge these two names", "ja": "2 つの名前を統合する"},
+    "health.fix.wrong_identity": {"en": "Leave this photo out", "ja": "この写真を除外する"},
+    "health.fix.duplicate_image": {"en": "Leave the copies out", "ja": "コピーを除外する"},
+    "health.fixed": {"en": "Your fixes are applied: {n} photo(s) left out, {m} pair(s) of names merged (the files are "
+                           "unchanged).", "ja": "修正を適用しました: 除外した写真 {n} 枚、統合した名前 {m} 組（ファイルは変更していません）。"},
+    "health.undo": {"en": "Undo the fixes", "ja": "修正を元に戻す"},
     "health.kind.same_person_two_names": {"en": "One person under two names", "ja": "同じ人物が 2 つの名前で登録"},
     "health.kind.wrong_identity": {"en": "A photo filed under the wrong person", "ja": "別の人物に登録された写真"},
     "health.kind.duplicate_image": {"en": "The same photo under two names", "ja": "同じ写真が 2 人に登録"},

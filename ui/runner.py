@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from faceroc_core.dataset import Dataset, scan_folder
+from faceroc_core.dataset import Dataset, amend, scan_folder
 from faceroc_core.embed import EmbeddingRun, embed
 from faceroc_core.errors import FaceROCError
 from faceroc_core.metrics import DEFAULT_FARS
@@ -72,19 +72,33 @@ class Job:
     models: tuple[ModelEntry, ...]
     faces: FacesSource
     refused: tuple[ModelEntry, ...] = ()  # models whose files could not be used at all (shown as failures)
+    groups: bytes | None = None  # the people's attributes CSV, when one was given (Faces page)
 
-    def key(self) -> str:
+    def embed_key(self) -> str:
+        """What the embeddings depend on: the faces and every model's options."""
         h = hashlib.sha256(self.faces.fingerprint().encode())
         for m in self.models:
             h.update(m.options_key().encode())
         return h.hexdigest()
+
+    def key(self) -> str:
+        """What the results depend on: the embeddings' key and the groups."""
+        if not self.groups:
+            return self.embed_key()
+        return hashlib.sha256((self.embed_key() + "|groups|").encode() + self.groups).hexdigest()
+
+    def group_table(self):
+        from faceroc_core.groups import read_groups_csv
+
+        return read_groups_csv(self.groups, source="groups.csv") if self.groups else None
 
 
 def load_dataset(src: FacesSource) -> Dataset:
     """The faces, under the same cap as uploads (a server folder cannot hold more than an upload may)."""
     from faceroc_core.ingest import MAX_FILES
 
-    return scan_folder(src.root, labels=src.labels, identities=src.identities, max_images=MAX_FILES)
+    ds = scan_folder(src.root, labels=src.labels, identities=src.identities, max_images=MAX_FILES)
+    return amend(ds, exclude=src.exclude, merge=src.merge) if src.exclude or src.merge else ds
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -147,7 +161,7 @@ def _disk_cache():
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple) -> Evaluation:
     ds = load_dataset(_job.faces)
-    return measure_run(ds, _run, failures=_failures, fars=DEFAULT_FARS)
+    return measure_run(ds, _run, failures=_failures, fars=DEFAULT_FARS, groups=_job.group_table())
 
 
 # --------------------------------------------------------------------------- the demo's stored result
@@ -198,7 +212,7 @@ def run_job(job: Job) -> Evaluation:
 
     t0 = time.perf_counter()
     key = job.key()
-    run, failures = cached_embeddings(key, job)
+    run, failures = cached_embeddings(job.embed_key(), job)
     with st.spinner(t("compare.stage.score")):
         ev = cached_metrics(key, job, run, failures)
     refused = tuple(ModelFailure(name=m.name, source=m.filename, error=m.error) for m in job.refused)

@@ -60,10 +60,13 @@ class FacesSource:
     identities: tuple[str, ...] | None = None
     display: str = ""
     upload_skipped: tuple = field(default=())  # Skipped entries from ingesting an upload
+    exclude: tuple[str, ...] = ()  # images left out after the test-set check (relative paths)
+    merge: tuple[tuple[str, str], ...] = ()  # identities merged after the test-set check: (old name, kept name)
 
     def fingerprint(self) -> str:
-        """Cheap content fingerprint: every file's relative path, size and mtime."""
-        h = hashlib.sha256(f"{self.kind}|{self.root}|{self.labels}|{self.identities}".encode())
+        """Cheap content fingerprint: every file's relative path, size and mtime (and what was left out or
+        merged)."""
+        h = hashlib.sha256(f"{self.kind}|{self.root}|{self.labels}|{self.identities}|{self.exclude}|{self.merge}".encode())
         root = Path(self.root)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()

@@ -152,44 +152,144 @@ def pair_image(root: str, a: str, b: str, *, side: int = 112):
     return out
 
 
-def show_pairs(root: str, pairs, threshold: float, *, n: int = 6, cols: int = 3) -> None:
+def show_pairs(root: str | None, pairs, threshold: float, *, n: int = 6, cols: int = 3) -> None:
     """The pairs as two faces side by side, with both people, the score, the decision at ``threshold`` and the
     other models' scores."""
     grid = st.columns(cols)
     for k, p in enumerate(pairs[:n]):
         with grid[k % cols]:
-            st.image(pair_image(root, p.a, p.b))
+            if root is not None:  # None: the faces on disk are no longer the ones that were scored
+                st.image(pair_image(root, p.a, p.b))
             verdict = t("why.accepted") if p.score >= threshold else t("why.rejected")
             others = " · ".join(f"{plain(name)} {'—' if s is None else f'{s:.3f}'}" for name, s in p.others)
             st.caption(f"{plain(p.identity_a)} / {plain(p.identity_b)} · **{p.score:.3f}** ({verdict})"
                        + (f"  \n{t('why.others')}: {others}" if others else ""))
 
 
-def people_frame(r, threshold: float) -> pd.DataFrame:
+def show_disagreement(root: str | None, d, *, n: int = 6, cols: int = 3) -> None:
+    """Pairs two models decide differently, each at its own threshold (TAR@FAR=0.001, else EER)."""
+    grid = st.columns(cols)
+    for k, p in enumerate(d.pairs[:n]):
+        s2 = dict(p.others).get(d.second)
+        with grid[k % cols]:
+            if root is not None:
+                st.image(pair_image(root, p.a, p.b))
+            same = t("cm.same") if p.identity_a == p.identity_b else t("cm.diff")
+
+            def said(name, s, thr):
+                if s is None:
+                    return f"{plain(name)} —"
+                return f"{plain(name)} **{s:.3f}** ({t('why.accepted') if s >= thr else t('why.rejected')})"
+
+            st.caption(f"{plain(p.identity_a)} / {plain(p.identity_b)} ({same})  \n"
+                       f"{said(d.first, p.score, d.thresholds[0])} · {said(d.second, s2, d.thresholds[1])}")
+
+
+def face_url(root: str, rel: str, side: int = 48) -> str:
+    """A small face thumbnail as a data URL (for image columns of tables)."""
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    _thumb(root, rel, side).convert("RGB").save(buf, format="JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+PEOPLE_FACES = 60  # rows of the people table that get their face (the hardest first)
+
+
+def people_frame(r, threshold: float, root: str | None = None) -> pd.DataFrame:
     """Per person, hardest first: same-person mean score, false rejects at ``threshold``, the most similar
-    other person."""
+    other person (and, with ``root``, a face of each of the hardest people and of the one they are mistaken for)."""
     rows = [{t("why.col.person"): p.identity, t("why.col.images"): p.n_images,
              t("why.col.mean"): p.genuine_mean, t("why.col.rejects"): p.false_rejects(threshold),
              t("why.col.pairs"): p.genuine_scores.size, t("why.col.closest"): p.worst_impostor_with,
              t("why.col.closest_score"): p.worst_impostor} for p in r.people]
     df = pd.DataFrame(rows)
-    return df.sort_values([t("why.col.rejects"), t("why.col.mean")], ascending=[False, True], na_position="last")
+    order = df.sort_values([t("why.col.rejects"), t("why.col.mean")], ascending=[False, True], na_position="last").index
+    df = df.loc[order].reset_index(drop=True)
+    if root is not None:
+        pairs = [r.people[i].worst_pair for i in order]
+        df.insert(0, t("why.col.face"), [face_url(root, a) if k < PEOPLE_FACES else None
+                                         for k, (a, _) in enumerate(pairs)])
+        df[t("why.col.closest_face")] = [face_url(root, b) if k < PEOPLE_FACES else None
+                                         for k, (_, b) in enumerate(pairs)]
+    return df
+
+
+def show_groups(ranked) -> None:
+    """Each model's results per group of people, at one global threshold (FMR 1e-3 on all pairs)."""
+    st.subheader(t("groups.results"))
+    st.caption(t("groups.results_how"))
+    attrs = list(dict.fromkeys(g.attribute for r in ranked for g in r.subgroups))
+    attr = st.selectbox(t("groups.attribute"), attrs, key="groups_attr") if len(attrs) > 1 else attrs[0]
+    rows = []
+    for r in ranked:
+        for g in r.subgroups:
+            if g.attribute != attr:
+                continue
+            iv = f"{g.interval.low:.3f} – {g.interval.high:.3f}" if g.interval else "—"
+            rows.append({t("col.model"): r.name, t("groups.col.group"): g.value, t("groups.col.people"): g.n_people,
+                         "AUC": g.auc, t("col.ci"): iv, "FMR": g.fmr, "FNMR": g.fnmr,
+                         t("col.pairs"): f"{g.n_genuine:,} / {g.n_impostor:,}",
+                         t("groups.col.note"): t("groups.too_small") if g.too_small else ""})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="groups_table",
+                 column_config={"AUC": st.column_config.NumberColumn(format="%.4f"),
+                                "FMR": st.column_config.NumberColumn(format="%.5f"),
+                                "FNMR": st.column_config.NumberColumn(format="%.4f")})
+
+
+def _fix(s) -> None:
+    """Apply one suspect's fix to the faces (leave images out, or merge two names) and run again at once."""
+    from dataclasses import replace
+
+    from .state import faces, set_faces
+
+    src = faces()
+    if src is None:
+        return
+    if s.kind == "same_person_two_names":
+        src = replace(src, merge=src.merge + ((s.identities[1], s.identities[0]),))
+    else:  # a misfiled photo leaves; of a copied photo, the copy under the second name leaves
+        drop = s.images if s.kind == "wrong_identity" else s.images[1::2]
+        src = replace(src, exclude=src.exclude + tuple(p for p in drop if p not in src.exclude))
+    set_faces(src)
+    st.session_state["run_now"] = True  # embeddings come from the cache: seconds
+
+
+def _undo_fixes() -> None:
+    from dataclasses import replace
+
+    from .state import faces, set_faces
+
+    src = faces()
+    if src is not None:
+        set_faces(replace(src, exclude=(), merge=()))
+        st.session_state["run_now"] = True
 
 
 def show_suspects(ev: Evaluation, root: str) -> None:
-    """"Check your test set": labelling problems every informative model agrees on, with their faces."""
+    """"Check your test set": labelling problems every informative model agrees on, with their faces, and a
+    one-click fix for each (the comparison runs again from the cache)."""
+    from .state import faces
+
+    src = faces()
+    if src is not None and (src.exclude or src.merge):
+        st.info(t("health.fixed", n=len(src.exclude), m=len(src.merge)), icon=":material/rule:")
+        st.button(t("health.undo"), key="health_undo", on_click=_undo_fixes)
     sus = ev.dataset.suspects
     st.subheader(t("health.title"))
     if not sus:
         st.caption(t("health.clean", n=len(ev.models)))
         return
     st.warning(t("health.found", n=len(sus)), icon=":material/rule:")
-    for s in sus[:20]:
+    for k, s in enumerate(sus[:20]):
         with st.container(border=True):
             st.markdown(f"**{t('health.kind.' + s.kind)}** · {plain(' / '.join(s.identities))}")
             st.caption(plain(s.evidence))
             shown = list(s.images[:4])
             st.image([_thumb(root, rel, 96) for rel in shown], width=96)
+            st.button(t(f"health.fix.{s.kind}"), key=f"fix_{k}", on_click=_fix, args=(s,))
 
 
 def show_preview(pv, *, caption: str | None = None) -> None:
