@@ -92,8 +92,6 @@ def roc_chart(results, *, log_far: bool = True, lang: str = "en", width: int = 6
     """
     import altair as alt
 
-    from .metrics import threshold_metrics
-
     tx = _tx(lang)
     df = roc_frame(results)
     labels = [_label(r) for r in results]
@@ -119,18 +117,30 @@ def roc_chart(results, *, log_far: bool = True, lang: str = "en", width: int = 6
         x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip)
     diag = alt.Chart(pd.DataFrame({"FAR": xs, "TAR": xs})).mark_line(strokeDash=[5, 4], color="#9aa5b1").encode(
         x=x, y=y)
-    layers = [diag, lines, points]
-    if threshold is not None:
-        pts = []
-        for r in results:
-            m = threshold_metrics(r.roc, threshold)
-            if not log_far or m.far > 0:
-                pts.append({"FAR": m.far, "TAR": m.recall, "label": _label(r), "model": r.name, "threshold": threshold})
-        if pts:
-            layers.append(alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
-                x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip))
+    layers = [diag, lines, points] + _threshold_marks(results, threshold, x, y, scale, tip,
+                                                      keep=lambda m: not log_far or m.far > 0)
     return (alt.layer(*layers).properties(width=width, height=height, title=tx["roc"])
             .configure(font=FONT).interactive(bind_y=False))
+
+
+def _threshold_marks(results, threshold, x, y, scale, tip, *, keep) -> list:
+    """A layer with each model's operating point at ``threshold`` (those ``keep(metrics)`` allows), or none."""
+    import altair as alt
+
+    from .metrics import threshold_metrics
+
+    if threshold is None:
+        return []
+    pts = []
+    for r in results:
+        m = threshold_metrics(r.roc, threshold)
+        if keep(m):
+            pts.append({"FAR": m.far, "TAR": m.recall, "FNMR": m.frr, "label": _label(r), "model": r.name,
+                        "threshold": threshold})
+    if not pts:
+        return []
+    return [alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
+        x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip)]
 
 
 def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420, threshold: float | None = None):
@@ -138,8 +148,6 @@ def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420,
     (ISO/IEC 19795-1; NIST FRTE reports draw it so).  Points with a zero rate cannot sit on a log axis and are
     left out of the drawing only."""
     import altair as alt
-
-    from .metrics import threshold_metrics
 
     tx = _tx(lang)
     df = roc_frame(results)
@@ -157,16 +165,7 @@ def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420,
         x=x, y=y, order="FAR:Q", tooltip=tip,
         color=alt.Color("label:N", title=tx["model"], scale=scale,
                         legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)))
-    layers = [lines]
-    if threshold is not None:
-        pts = []
-        for r in results:
-            m = threshold_metrics(r.roc, threshold)
-            if m.far > 0 and m.frr > 0:
-                pts.append({"FAR": m.far, "FNMR": m.frr, "label": _label(r), "model": r.name, "threshold": threshold})
-        if pts:
-            layers.append(alt.Chart(pd.DataFrame(pts)).mark_point(size=110, filled=True, stroke="white").encode(
-                x=x, y=y, color=alt.Color("label:N", legend=None, scale=scale), tooltip=tip))
+    layers = [lines] + _threshold_marks(results, threshold, x, y, scale, tip, keep=lambda m: m.far > 0 and m.frr > 0)
     return (alt.layer(*layers).properties(width=width, height=height, title=tx["det"])
             .configure(font=FONT).interactive(bind_y=False))
 

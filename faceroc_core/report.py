@@ -82,9 +82,8 @@ def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
             "tpr": c.tpr.tolist(),
             "thresholds": [_num(t) for t in c.thresholds.tolist()],
         }
-        # DET: the same points as false non-match rate against false match rate (ISO/IEC 19795-1)
-        d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist(),
-                    "thresholds": [_num(t) for t in c.thresholds.tolist()]}
+        # DET: the same points (and thresholds) as the ROC, as false non-match against false match rate
+        d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist()}
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]

@@ -113,15 +113,22 @@ def test_upload_folder_and_two_models_then_compare(server, tmp_path):
         expect(chart.get_by_text("C_epoch60 (AUC", exact=False)).to_be_visible()
         # one ROC line per model + the chance diagonal
         expect(lines).to_have_count(3)
-        cells = page.locator('[data-testid="stDataFrame"] [role=gridcell]')
+        scores = page.locator('[data-testid="stDataFrame"]').first  # the metrics table (more tables follow)
+        cells = scores.locator("[role=gridcell]")
         expect(cells.filter(has_text="C_epoch60")).to_have_count(1)
-        rows = page.locator('[data-testid="stDataFrame"] [role=row]').filter(has=page.locator("[role=gridcell]"))
+        rows = scores.locator("[role=row]").filter(has=page.locator("[role=gridcell]"))
         table = [[c.text_content().strip() for c in row.locator("[role=gridcell]").all()] for row in rows.all()]
         table = [r for r in table if r]
         # columns: model, AUC, EER, TAR@FAR..., pairs — one row per model, best (highest AUC) first
         assert sorted(r[0] for r in table) == ["B_epoch18", "C_epoch60"]
         aucs = [float(r[1]) for r in table]
         assert aucs == sorted(aucs, reverse=True) and all(0.5 < a <= 1 for a in aucs)
+        # why the models fail: the hardest pairs with their faces, the people, the test-set check, DET
+        expect(page.get_by_text("Where the models go wrong")).to_be_visible()
+        expect(page.get_by_text("Different people it finds most alike", exact=False)).to_be_visible()
+        expect(page.get_by_text("Check your test set")).to_be_visible()
+        page.locator(".st-key-curve_kind").get_by_text("DET", exact=True).click()
+        expect(page.locator('[data-testid="stVegaLiteChart"]').first.get_by_text("DET curves", exact=False)).to_be_visible()
         page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
         assert (tmp_path / "compare.png").stat().st_size > 10_000
         browser.close()

@@ -47,7 +47,7 @@ def test_json_export_stays_small_for_a_large_test():
     y = np.r_[np.ones(2500), np.zeros(1_250_000)]
     ev = evaluate_scores({"m": (rng.normal(y * 2, 1), y)})
     text = to_json(ev)
-    assert len(ev.models[0].roc) > 1_000_000 and len(text) < 300_000
+    assert len(ev.models[0].roc) > 1_000_000 and len(text) < 450_000  # ROC and DET, a few thousand points each
     m = json.loads(text)["models"][0]
     assert np.trapezoid(m["roc"]["tpr"], m["roc"]["fpr"]) == pytest.approx(ev.models[0].auc, abs=1e-12)
 
