@@ -31,12 +31,14 @@ TEXT = {
            "density": "share of pairs per unit score", "pairs": "Pairs", "same": "same person",
            "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person",
            "det": "DET curves (lower left is better)", "fmr": "False match rate (FMR, log scale)",
-           "fnmr": "False non-match rate (FNMR, log scale)"},
+           "fnmr": "False non-match rate (FNMR, log scale)", "rate": "rate at the global threshold",
+           "small": "too small to tell"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
            "dist": "スコアの分布", "images": "画像数", "identity": "人物",
-           "det": "DET 曲線（左下ほど良い）", "fmr": "他人誤一致率（FMR、対数目盛）", "fnmr": "本人誤不一致率（FNMR、対数目盛）"},
+           "det": "DET 曲線（左下ほど良い）", "fmr": "他人誤一致率（FMR、対数目盛）", "fnmr": "本人誤不一致率（FNMR、対数目盛）",
+           "rate": "共通しきい値での誤り率", "small": "小さすぎて判断できません"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -220,6 +222,31 @@ def distribution_charts(results, *, threshold: float | None = None, lang: str = 
               for i, r in enumerate(results)]
     chart = alt.vconcat(*panels, title=_tx(lang)["dist"]) if title else alt.vconcat(*panels)
     return chart.resolve_scale(y="independent").configure(font=FONT)
+
+
+def groups_chart(results, attribute: str, *, lang: str = "en", width: int = 640):
+    """False non-match and false match rates per group of ``attribute`` for every model, at each model's one
+    global threshold (bars; groups too small to tell are drawn faded and say so in the tooltip)."""
+    import altair as alt
+
+    tx = _tx(lang)
+    rows = []
+    for r in results:
+        for g in r.subgroups:
+            if g.attribute != attribute:
+                continue
+            for rate, v in (("FNMR", g.fnmr), ("FMR", g.fmr)):
+                if v is not None:
+                    rows.append({"model": r.name, "group": g.value, "rate": rate, "value": v,
+                                 "small": tx["small"] if g.too_small else "", "people": g.n_people})
+    df = pd.DataFrame(rows, columns=["model", "group", "rate", "value", "small", "people"])
+    return alt.Chart(df).mark_bar().encode(
+        x=alt.X("value:Q", title=tx["rate"]), y=alt.Y("group:N", title=attribute),
+        yOffset="model:N", color=alt.Color("model:N", title=tx["model"]),
+        opacity=alt.condition(alt.datum.small == "", alt.value(1.0), alt.value(0.35)),
+        row=alt.Row("rate:N", title=None),
+        tooltip=["model:N", "group:N", "rate:N", alt.Tooltip("value:Q", format=".4f"), "people:Q", "small:N"],
+    ).properties(width=width).resolve_scale(x="independent").configure(font=FONT)
 
 
 def identity_chart(counts: dict[str, int], *, height: int = 220, lang: str = "en"):

@@ -8,7 +8,7 @@ from functools import partial
 
 import streamlit as st
 
-from faceroc_core.charts import roc_chart, to_png, to_svg
+from faceroc_core.charts import det_chart, roc_chart, to_png, to_svg
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, model_verdict
 from ui.i18n import lang, t
@@ -36,8 +36,11 @@ def export(kind: str, key: str, lang: str, log_far: bool, demo: bool, _ev, _root
         return to_json(_ev, indent=1).encode()
     if kind == "roc":
         return roc_points_csv(_ev).encode()
-    chart = roc_chart(_ev.ranked(), log_far=log_far, lang=lang)
-    return to_png(chart) if kind == "png" else to_svg(chart).encode()
+    if kind.startswith("det"):
+        chart = det_chart(_ev.ranked(), lang=lang)
+    else:
+        chart = roc_chart(_ev.ranked(), log_far=log_far, lang=lang)
+    return to_png(chart) if kind.endswith("png") else to_svg(chart).encode()
 
 
 sentences = comparison(ev.models, lang=lang(), comparisons=ev.comparisons, failures=ev.failures)
@@ -65,7 +68,8 @@ args = (key, lang(), bool(st.session_state.get("log_far", True)), bool(st.sessio
         st.session_state.get("result_root"))
 files = [("html", "faceroc_report.html", "text/html"), ("csv", "faceroc_metrics.csv", "text/csv"),
          ("json", "faceroc_metrics.json", "application/json"), ("roc", "faceroc_roc_points.csv", "text/csv"),
-         ("png", "faceroc_roc.png", "image/png"), ("svg", "faceroc_roc.svg", "image/svg+xml")]
+         ("png", "faceroc_roc.png", "image/png"), ("svg", "faceroc_roc.svg", "image/svg+xml"),
+         ("det_png", "faceroc_det.png", "image/png"), ("det_svg", "faceroc_det.svg", "image/svg+xml")]
 for i, (kind, name, mime) in enumerate(files):
     if i % 3 == 0:
         c = st.columns(3)

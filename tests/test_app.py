@@ -139,7 +139,7 @@ def test_report_page_verdicts_and_downloads():
     assert "Best model on these faces: C · epoch 60." in text
     assert "scores the same-person pair higher" in text
     keys = {b.key for b in at.get("download_button")}
-    assert keys == {"dl_html", "dl_csv", "dl_json", "dl_roc", "dl_png", "dl_svg"}
+    assert keys == {"dl_html", "dl_csv", "dl_json", "dl_roc", "dl_png", "dl_svg", "dl_det_png", "dl_det_svg"}
 
 
 def test_bad_model_beside_good_ones(tmp_path):
@@ -497,3 +497,4 @@ def test_groups_csv_on_faces_gives_results_per_group_on_compare():
     table = next(d.value for d in at.dataframe if "group" in d.value.columns)
     assert set(table["group"]) == {"low", "high"} and len(table) == 6  # 3 models x 2 groups
     assert (table["people"] == 10).all()
+    assert any("rate at the global threshold" in json.dumps(s) for s in chart_specs(at))

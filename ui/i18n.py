@@ -267,6 +267,8 @@ S: dict[str, dict[str, str]] = {
     "report.roc": {"en": "ROC points (CSV)", "ja": "ROC の点（CSV）"},
     "report.png": {"en": "Chart (PNG)", "ja": "グラフ（PNG）"},
     "report.svg": {"en": "Chart (SVG)", "ja": "グラフ（SVG）"},
+    "report.det_png": {"en": "DET chart (PNG)", "ja": "DET グラフ（PNG）"},
+    "report.det_svg": {"en": "DET chart (SVG)", "ja": "DET グラフ（SVG）"},
     "report.downloads_how": {"en": "Each file is made when you press its button (the HTML report and the charts take a "
                                    "few seconds). The ROC curves and the charts follow the language and the FAR axis "
                                    "chosen on the Compare page; ROC points are the curve's corners (lossless).",

@@ -233,6 +233,11 @@ def show_groups(ranked) -> None:
                          "AUC": g.auc, t("col.ci"): iv, "FMR": g.fmr, "FNMR": g.fnmr,
                          t("col.pairs"): f"{g.n_genuine:,} / {g.n_impostor:,}",
                          t("groups.col.note"): t("groups.too_small") if g.too_small else ""})
+    from faceroc_core.charts import groups_chart
+
+    from .i18n import lang
+
+    st.altair_chart(groups_chart(ranked, attr, lang=lang()), key="groups_chart")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="groups_table",
                  column_config={"AUC": st.column_config.NumberColumn(format="%.4f"),
                                 "FMR": st.column_config.NumberColumn(format="%.5f"),
