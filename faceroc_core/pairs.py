@@ -14,7 +14,7 @@ import numpy as np
 
 from .errors import DatasetError
 
-BYTES_PER_PAIR = 40  # scores + labels + the sort's index and copies
+BYTES_PER_PAIR = 80  # measured peak ~66 B per pair for one model (scores, labels, the sort, the diagnosis) + more models
 
 
 @dataclass(frozen=True, eq=False)

@@ -513,6 +513,61 @@ def _uncertainty(kept, identities, results, n_boot):
     return intervals, comps, note
 
 
+def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, n_boot: int = DEFAULT_BOOT,
+                        groups: GroupTable | None = None) -> Evaluation:
+    """Metrics for bring-your-own embeddings: ``{model name: (embeddings (N, d), identities (N,))}``.
+
+    Every pair of each model's rows is scored by cosine, as :func:`evaluate` does for images; the "images" are
+    named by their row (``#0``, ``#1``...).  Models given the same identities in the same order are compared
+    on the same pairs (intervals and paired comparisons).
+    """
+    t0 = time.perf_counter()
+    fars = tuple(M.check_far(f) for f in fars)
+    results, kept, first_ids, views = [], {}, None, []
+    for name, (emb, ids) in named.items():
+        ids = np.asarray(ids).astype(str)
+        e = np.asarray(emb, dtype=np.float64)
+        if e.ndim != 2 or e.shape[0] != ids.size:
+            raise FaceROCError(f"{name}: embeddings of shape {e.shape} for {ids.size} identities",
+                               hint="one row of embeddings per identity label")
+        check_memory(ids.size)
+        ps = pair_scores(e, ids)
+        if ps.n_genuine == 0 or ps.n_impostor == 0:
+            raise FaceROCError(f"{name}: no same-person pair or no different-people pair",
+                               hint="give at least two rows of one identity and two identities")
+        first_ids = ids if first_ids is None else first_ids
+        same = ids.size == first_ids.size and np.array_equal(ids, first_ids)
+        kept[name] = (np.ones(ids.size, bool) if same else None, ps)
+        got = measure(ps.scores, ps.genuine, fars=fars)
+        paths = np.array([f"#{i}" for i in range(ids.size)])
+        if same:  # the test-set check needs every model on the same rows
+            views.append(ModelView(name=name, emb=normalise(e), index=np.arange(ids.size), threshold=got.eer.threshold,
+                                   auc=got.auc, genuine_median=float(np.median(ps.scores[ps.genuine])),
+                                   impostor_median=float(np.median(ps.scores[~ps.genuine]))))
+        imp, gen = hardest_pairs(ps)
+        hard = [tuple(HardPair(a=str(paths[a]), b=str(paths[b]), identity_a=str(ids[a]), identity_b=str(ids[b]),
+                               score=float(ps.scores[k])) for a, b, k in zip(*pair_rows(pos, ids.size), pos))
+                for pos in (imp, gen)]
+        results.append(ModelResult(
+            name=name, source=f"{name}.npz", kind="embeddings", sha256="", arch=None,
+            info=OnnxInfo("", (), "NCHW", None, None, None, "", int(e.shape[1]), 0, None),
+            preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=(), n_images=int(ids.size),
+            **vars(got), hardest_impostors=hard[0], hardest_genuines=hard[1], people=people(e, ids, paths),
+            subgroups=_subgroups(ps, ids, groups, got.roc, n_boot) if groups is not None else ()))
+    counts = Counter(first_ids.tolist())
+    gen, imp = pair_counts(counts.values())
+    summary = DatasetSummary(root="", label_mode="embeddings", n_images=int(first_ids.size), n_identities=len(counts),
+                             n_genuine=gen, n_impostor=imp, images_per_identity=dict(sorted(counts.items())),
+                             suspects=suspects(views, first_ids, np.array([f"#{i}" for i in range(first_ids.size)])))
+    intervals, comps, note = {}, (), None
+    joint = {k: v for k, v in kept.items() if v[0] is not None}
+    if n_boot and joint:
+        intervals, comps, note = _uncertainty(joint, first_ids, [r for r in results if r.name in joint], n_boot)
+    return Evaluation(dataset=summary, models=tuple(results), failures=(), fars=fars,
+                      seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
+                      uncertainty_note=note)
+
+
 def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, fars=M.DEFAULT_FARS) -> Evaluation:
     """Metrics for bring-your-own scores: ``{model name: (scores, labels)}``."""
     results = []

@@ -66,7 +66,7 @@ def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
         "n_genuine": r.n_genuine,
         "n_impostor": r.n_impostor,
     }
-    if r.kind != "scores":
+    if r.kind not in ("scores", "embeddings"):  # a model FaceROC ran itself
         d["preprocessing"] = r.preprocessing.describe()
         d["align"] = r.preprocessing.align
         d["input"] = r.info.describe()
@@ -381,7 +381,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                      f"<td class='num'>{r.eer.eer:.4f}</td>{cells}"
                      f"<td class='num'>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
     parts.append("</table></div>")
-    run_models = [r for r in ranked if r.kind != "scores"]
+    run_models = [r for r in ranked if r.kind not in ("scores", "embeddings")]
     if run_models:
         parts.append(f"<h2>{e(tx['prep'])}</h2><div class='wide'><table><tr><th>{e(tx['model'])}</th>"
                      f"<th>{e(tx['file'])}</th><th>{e(tx['input'])}</th><th>{e(tx['face'])}</th>"

@@ -254,3 +254,58 @@ def test_scores_file_that_is_not_utf8_is_a_clear_error(tmp_path, capsys):
     assert main(["scores", str(p), "--json", str(tmp_path / "o.json")]) == 2
     err = capsys.readouterr().err
     assert "is not UTF-8 text" in err and "scores.csv" in err and "Traceback" not in err
+
+
+def test_embeddings_command_equals_evaluate_on_the_same_faces(tmp_path):
+    """Embeddings saved from a real run give the same pairs and metrics through `embeddings` as `evaluate`."""
+    from faceroc_core.cache import EmbeddingCache
+    from faceroc_core.dataset import scan_folder
+    from faceroc_core.embed import embed
+    from faceroc_core.pipeline import ModelSpec, evaluate, resolve_preprocessing
+    from faceroc_core.models import prepare_model
+
+    model = ROOT / "demo" / "models" / "C_epoch60.onnx"
+    ids = [f"s{k}" for k in range(21, 41)]
+    ds = scan_folder(ROOT / "demo" / "orl_faces", labels="folder", identities=ids)
+    pm = prepare_model(model, cache_dir=tmp_path / "c")
+    run = embed(ds.images, [(pm, resolve_preprocessing(ModelSpec(model), pm.info))],
+                cache=EmbeddingCache(tmp_path / "c"))
+    npz = tmp_path / "C.npz"
+    np.savez(npz, embeddings=run.results[0].embeddings, identities=np.array([r.identity for r in ds.images]))
+    out = tmp_path / "e.json"
+    assert main(["embeddings", str(npz), "--json", str(out), "--bootstrap", "0", "-q"]) == 0
+    got = json.loads(out.read_text())["models"][0]
+    ev = evaluate(ds, [ModelSpec(model)], cache_dir=tmp_path / "c", n_boot=0)
+    assert got["name"] == "C" and got["auc"] == ev.models[0].auc and got["eer"] == ev.models[0].eer.eer
+    assert got["tar_at_far"]["0.001"] == ev.models[0].tar(1e-3).tar
+    assert got["hardest_impostors"][0]["score"] == ev.models[0].hardest_impostors[0].score
+
+
+def test_embeddings_command_refuses_pickles_and_mismatches(tmp_path, capsys):
+    bad = tmp_path / "obj.npz"
+    np.savez(bad, embeddings=np.ones((4, 3)), identities=np.array(["a", "b", None, "c"], dtype=object))
+    assert main(["embeddings", str(bad), "--json", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err
+    assert "obj.npz" in err and "without pickle" in err and "dtype=str" in err
+    short = tmp_path / "short.npz"
+    np.savez(short, embeddings=np.ones((4, 3)), identities=np.array(["a", "b"]))
+    assert main(["embeddings", str(short), "--json", str(tmp_path / "o.json")]) == 2
+    assert "do not match" in capsys.readouterr().err
+
+
+def test_scores_csv_large_is_read_vectorised(tmp_path):
+    """200,000 rows in two models through the chunked reader: the same arrays as the numbers written."""
+    rng = np.random.default_rng(7)
+    n = 100_000
+    y = rng.integers(0, 2, 2 * n)
+    s = rng.normal(size=2 * n)
+    names = np.repeat(["A", "B"], n)
+    f = tmp_path / "big.csv"
+    with open(f, "w") as fh:
+        fh.write("model,label,score\n")
+        fh.writelines(f"{m},{a},{float(b)!r}\n" for m, a, b in zip(names, y, s))
+    from faceroc_core import cli
+
+    got = cli.read_scores_csv(f)
+    assert list(got) == ["A", "B"]
+    assert np.array_equal(got["A"][0], s[:n]) and np.array_equal(got["B"][1], y[n:].astype(float))
