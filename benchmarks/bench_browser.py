@@ -111,12 +111,12 @@ def main() -> int:
             t = time.perf_counter()
             nav.get_by_text("Report", exact=True).click()
             expect(page.get_by_text("Best model on these faces", exact=False)).to_be_visible()
-            expect(page.get_by_role("button", name="Chart (SVG)")).to_be_visible()
+            expect(page.get_by_role("button", name="Chart (SVG)", exact=True)).to_be_visible()
             print(f"Report page opened: {time.perf_counter() - t:.2f} s (target < 3 s)")
             for label in ("Report (HTML, opens offline)", "Metrics (JSON)", "ROC points (CSV)", "Chart (PNG)"):
                 t = time.perf_counter()
                 with page.expect_download() as got:
-                    page.get_by_role("button", name=label).click()
+                    page.get_by_role("button", name=label, exact=True).click()
                 n = Path(got.value.path()).stat().st_size
                 print(f"  download {label}: {time.perf_counter() - t:.2f} s, {n / 1e3:,.0f} kB")
             browser.close()
