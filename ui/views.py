@@ -1,6 +1,8 @@
 """Small display helpers shared by the pages (no metric math: values come from faceroc_core)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -120,8 +122,6 @@ def thumbnail(path: str, mtime: float, side: int = 112):
 
     from faceroc_core.images import decode
 
-    from pathlib import Path
-
     try:
         img = decode(Path(path).read_bytes())
     except Exception:
@@ -131,8 +131,6 @@ def thumbnail(path: str, mtime: float, side: int = 112):
 
 
 def _thumb(root: str, rel: str, side: int):
-    from pathlib import Path
-
     p = Path(root) / rel
     try:
         mtime = p.stat().st_mtime
