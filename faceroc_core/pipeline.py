@@ -411,9 +411,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
         kept[m.name] = (v, ps)
         got = measure(ps.scores, ps.genuine, fars=fars)
         rows = np.flatnonzero(v)
-        views.append(ModelView(name=m.name, emb=normalise(me.embeddings[v]), index=rows, threshold=got.eer.threshold,
-                               auc=got.auc, genuine_median=float(np.median(ps.scores[ps.genuine])),
-                               impostor_median=float(np.median(ps.scores[~ps.genuine]))))
+        views.append(_view(m.name, me.embeddings[v], rows, got, ps))
         hard[m.name] = [[(int(rows[a]), int(rows[b]), float(ps.scores[k])) for a, b, k in
                          zip(*pair_rows(pos, rows.size), pos)] for pos in hardest_pairs(ps)]
         results.append(ModelResult(
@@ -441,6 +439,14 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
 def _subgroups(ps, ids, groups: GroupTable, roc, n_boot: int) -> tuple[GroupResult, ...]:
     pa, pb = pair_rows(np.arange(ps.scores.size), ids.size)
     return subgroup_results(ps.scores, ps.genuine, pa, pb, ids, groups, roc=roc, n_boot=min(n_boot, 200))
+
+
+def _view(name: str, emb, index, got: Measurement, ps) -> ModelView:
+    """What the test-set check needs from one model: its normalised embeddings (rows ``index`` of the images),
+    its EER threshold, AUC and typical same-person and different-people scores."""
+    return ModelView(name=name, emb=normalise(emb), index=index, threshold=got.eer.threshold, auc=got.auc,
+                     genuine_median=float(np.median(ps.scores[ps.genuine])),
+                     impostor_median=float(np.median(ps.scores[~ps.genuine])))
 
 
 def decision_threshold(r: ModelResult) -> float:
@@ -541,9 +547,7 @@ def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, n_boot: int = DEFAU
         got = measure(ps.scores, ps.genuine, fars=fars)
         paths = np.array([f"#{i}" for i in range(ids.size)])
         if same:  # the test-set check needs every model on the same rows
-            views.append(ModelView(name=name, emb=normalise(e), index=np.arange(ids.size), threshold=got.eer.threshold,
-                                   auc=got.auc, genuine_median=float(np.median(ps.scores[ps.genuine])),
-                                   impostor_median=float(np.median(ps.scores[~ps.genuine]))))
+            views.append(_view(name, e, np.arange(ids.size), got, ps))
         imp, gen = hardest_pairs(ps)
         hard = [tuple(HardPair(a=str(paths[a]), b=str(paths[b]), identity_a=str(ids[a]), identity_b=str(ids[b]),
                                score=float(ps.scores[k])) for a, b, k in zip(*pair_rows(pos, ids.size), pos))
