@@ -131,6 +131,7 @@ class _Bars:
                      Stage.EXPORT: f"export {model}", Stage.SCORE: f"score {model}"}.get(stage, stage)
             bar = self.bars[key] = tqdm(total=total, desc=label, unit="img" if stage in IMAGE_STAGES else "step",
                                         leave=False, file=sys.stderr, dynamic_ncols=True)
+        bar.total = total
         bar.n = done
         bar.refresh()
         if done >= total:
@@ -162,7 +163,8 @@ def cmd_evaluate(ns) -> int:
             ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
                           use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                           progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
-                          n_boot=ns.bootstrap, limits=Limits.of(ns.model_timeout, ns.model_memory), groups=groups)
+                          intervals=not ns.no_intervals, limits=Limits.of(ns.model_timeout, ns.model_memory),
+                          groups=groups, pairs=ns.pairs)
         finally:
             bars.close()
         if not ns.quiet and not any(sp.align for sp in specs):
@@ -362,7 +364,10 @@ def cmd_embeddings(ns) -> int:
         name = unique_stem(Path(f).stem, named)
         named[name] = read_embeddings_npz(f)
     groups = read_groups_csv(ns.groups) if ns.groups else None
-    ev = evaluate_embeddings(named, fars=_parse_fars(ns.far), n_boot=ns.bootstrap, groups=groups)
+    bars = _Bars(not ns.quiet)
+    ev = evaluate_embeddings(named, fars=_parse_fars(ns.far), intervals=not ns.no_intervals, groups=groups,
+                             progress=bars)
+    bars.close()
     write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
@@ -418,11 +423,14 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--groups", metavar="CSV",
                     help="people's attributes (identity,<attribute>,...): each model's AUC, FMR and FNMR per group "
                          "at one global threshold (FMR 1e-3 overall)")
+    ev.add_argument("--pairs", metavar="FILE",
+                    help="score only these pairs (a protocol): CSV a,b[,label] of image paths relative to --images, "
+                         "or LFW's pairs.txt; default: every pair of images")
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)
-    ev.add_argument("--bootstrap", type=int, default=200, metavar="N",
-                    help="resamples of the people for AUC intervals and model comparisons (0: off)")
+    ev.add_argument("--no-intervals", action="store_true",
+                    help="skip the AUC intervals over people and the paired comparisons of the models")
     ev.add_argument("--model-timeout", type=float, default=0, metavar="SECONDS",
                     help="stop a model that takes longer than this in all (it fails alone; default: no limit)")
     ev.add_argument("--model-memory", type=float, default=0, metavar="GB",
@@ -453,7 +461,7 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--lang", choices=["en", "ja"], default="en")
     em.add_argument("--threshold", type=float)
     em.add_argument("--far", metavar="F,F,...")
-    em.add_argument("--bootstrap", type=int, default=200, metavar="N")
+    em.add_argument("--no-intervals", action="store_true", help="skip the AUC intervals and paired comparisons")
     em.add_argument("--groups", metavar="CSV", help="people's attributes (as for evaluate)")
     em.add_argument("--roc", choices=["corners", "full"], default="corners")
     em.add_argument("-q", "--quiet", action="store_true")

@@ -1,11 +1,13 @@
 """Why a model fails: the hardest pairs, the people it finds hardest, and test-set problems.
 
-Everything here works on L2-normalised embeddings (rows of valid images) and
-their identities, with no sort of all pairs:
+Everything here works from one pass over the pairs
+(:func:`faceroc_core.stream.scan`, which keeps the genuine scores, the highest
+impostor pairs and each image's most similar other person) and from the
+L2-normalised embeddings, with no sort of all pairs:
 
-* :func:`hardest_pairs` picks the highest-scoring impostor pairs (false accepts
-  first) and the lowest-scoring genuine pairs (false rejects first) of a
-  :class:`~faceroc_core.pairs.PairScores` by partial selection (``argpartition``).
+* :func:`hardest_genuine` picks the lowest-scoring genuine pairs (false
+  rejects first) by partial selection (``argpartition``); the highest-scoring
+  impostor pairs come from the scan.
 * :func:`people` gives, per person, the mean same-person score, the person
   whose photo scores highest against theirs, and the same-person scores (for a
   count of false rejects at any threshold).
@@ -22,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pairs import PairScores, normalise
+from .pairs import PairScores
+from .stream import PairStats
 
 _logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ class ModelView:
     auc: float = 1.0
     genuine_median: float = 1.0  # the typical same-person score
     impostor_median: float = 0.0  # the typical different-people score
+    duplicates: tuple = ()  # (score, row a, row b): different people's photos scoring >= DUPLICATE_SCORE (dataset rows)
 
 
 # --------------------------------------------------------------------------- pairs
@@ -129,6 +133,11 @@ def hardest_pairs(ps: PairScores, k: int = HARD_K) -> tuple[np.ndarray, np.ndarr
     return imp, gen
 
 
+def hardest_genuine(st: PairStats, k: int = HARD_K) -> np.ndarray:
+    """Positions (in ``st.genuine``) of the ``k`` lowest-scoring genuine pairs, lowest first."""
+    return _smallest(st.genuine, k)
+
+
 def disagreements(s1: np.ndarray, t1: float, s2: np.ndarray, t2: float, k: int = HARD_K) -> np.ndarray:
     """Positions of the pairs two models decide differently, each at its own threshold, the clearest first
     (ranked by the smaller of the two margins to the thresholds)."""
@@ -138,36 +147,31 @@ def disagreements(s1: np.ndarray, t1: float, s2: np.ndarray, t2: float, k: int =
 
 
 # --------------------------------------------------------------------------- people
-def people(emb: np.ndarray, identities: np.ndarray, paths, *, block: int = 512) -> tuple[Person, ...]:
-    """Per person: same-person scores and the highest-scoring photo of someone else (one pass over the pairs,
-    block by block)."""
-    e = normalise(emb)
+def people(st: PairStats, identities: np.ndarray, paths) -> tuple[Person, ...]:
+    """Per person: same-person scores and the highest-scoring photo of someone else, from a scan's
+    ``genuine``/``best_impostor`` (rows of ``identities``/``paths``)."""
     ids = np.asarray(identities)
     names, codes = np.unique(ids, return_inverse=True)
-    n = e.shape[0]
-    best = np.full(n, -np.inf)
-    best_j = np.zeros(n, np.int64)
-    for i0 in range(0, n, block):
-        s = e[i0:i0 + block] @ e.T
-        s[codes[i0:i0 + block, None] == codes[None, :]] = -np.inf  # same person (and the image itself)
-        j = np.argmax(s, axis=1)
-        best[i0:i0 + block] = s[np.arange(s.shape[0]), j]
-        best_j[i0:i0 + block] = j
+    gcode = codes[st.genuine_a]
+    order = np.lexsort((st.genuine, gcode))
+    gsorted, gc = st.genuine[order], gcode[order]
+    bounds = np.searchsorted(gc, np.arange(names.size + 1))
     out = []
     for c, name in enumerate(names):
         idx = np.flatnonzero(codes == c)
-        g = e[idx] @ e[idx].T
-        gs = np.sort(g[np.triu_indices(idx.size, 1)])
-        w = idx[int(np.argmax(best[idx]))]
+        gs = gsorted[bounds[c]:bounds[c + 1]]
+        w = idx[int(np.argmax(st.best_impostor[idx]))]
+        other = int(st.best_impostor_with[w])
         out.append(Person(identity=str(name), n_images=int(idx.size),
                           genuine_mean=float(gs.mean()) if gs.size else None, genuine_scores=gs,
-                          worst_impostor=float(best[w]), worst_impostor_with=str(ids[best_j[w]]),
-                          worst_pair=(str(paths[w]), str(paths[best_j[w]]))))
+                          worst_impostor=float(st.best_impostor[w]), worst_impostor_with=str(ids[other]),
+                          worst_pair=(str(paths[w]), str(paths[other]))))
     return tuple(out)
 
 
 # --------------------------------------------------------------------------- test-set problems
-def suspects(views: list[ModelView], identities, paths, *, duplicate_score: float = DUPLICATE_SCORE) -> tuple[Suspect, ...]:
+def suspects(views: list[ModelView], identities, paths, *, duplicate_score: float = DUPLICATE_SCORE,
+             block: int = 1024) -> tuple[Suspect, ...]:
     """Labelling problems that every informative model agrees on (an empty tuple on a clean set).
 
     Models with an AUC under :data:`INFORMATIVE_AUC` (near chance: they find everyone alike) do not vote,
@@ -192,9 +196,8 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
     n_all, n_id = ids.size, names.size
     out: list[Suspect] = []
 
-    # the same person under two names: agreed by every model
-    agree_pair = np.ones((n_id, n_id), bool)
-    worst_cross = np.full((n_id, n_id), np.inf)
+    # the same person under two names: agreed by every model (pairs of identities, a < b -> worst mean score)
+    agreed: dict[tuple[int, int], float] | None = None
     # an image under the wrong name: per image, the identity it matches (or -1), agreed by every model
     moved_to = np.full(n_all, -2, np.int64)  # -2: not looked at yet
     for v in views:
@@ -202,31 +205,41 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
         counts = np.bincount(c, minlength=n_id).astype(np.float64)
         sums = np.zeros((n_id, v.emb.shape[1]))
         np.add.at(sums, c, v.emb)
-        cross = (sums @ sums.T) / np.maximum(np.outer(counts, counts), 1)  # mean score over all cross pairs
         own = (np.einsum("ij,ij->i", sums, sums) - counts) / np.maximum(counts * (counts - 1), 1)
         has_own = counts >= MIN_IMAGES
-        weaker = np.minimum.outer(np.where(has_own, own, np.inf), np.where(has_own, own, np.inf))
-        ok = (cross >= v.threshold) & (cross >= weaker) & (counts[:, None] > 0) & (counts[None, :] > 0)
-        np.fill_diagonal(ok, False)
-        agree_pair &= ok
-        worst_cross = np.minimum(worst_cross, cross)
+        own_or_inf = np.where(has_own, own, np.inf)
+        found: dict[tuple[int, int], float] = {}
+        for a0 in range(0, n_id, block):  # identities a0.. against all: a block of rows of the n_id x n_id matrix
+            a1 = min(n_id, a0 + block)
+            cross = (sums[a0:a1] @ sums.T) / np.maximum(np.outer(counts[a0:a1], counts), 1)  # mean cross-pair score
+            weaker = np.minimum(own_or_inf[a0:a1, None], own_or_inf[None, :])
+            ok = (cross >= v.threshold) & (cross >= weaker) & (counts[a0:a1, None] > 0) & (counts[None, :] > 0)
+            ok &= np.arange(a0, a1)[:, None] < np.arange(n_id)[None, :]  # each pair once, never a person with itself
+            for ra, b in zip(*np.nonzero(ok)):
+                found[(a0 + int(ra), int(b))] = float(cross[ra, b])
+        agreed = found if agreed is None else {k: min(x, found[k]) for k, x in agreed.items() if k in found}
         # per image: mean score with its own identity (without itself) and with every other identity
-        to_ids = (v.emb @ sums.T) / np.maximum(counts, 1)  # (n_valid, n_id)
-        own_n = counts[c] - 1
-        own_mean = np.where(own_n > 0, (to_ids[np.arange(c.size), c] * counts[c] - 1) / np.maximum(own_n, 1), np.nan)
-        to_ids[np.arange(c.size), c] = -np.inf
-        other = np.argmax(to_ids, axis=1)
         mid, half = (v.genuine_median + v.impostor_median) / 2, (v.genuine_median - v.impostor_median) / 2
-        best_other = to_ids[np.arange(c.size), other]
-        fits = best_other >= np.where(has_own, own, -np.inf)[other] - half / 2  # as alike as that person's own photos
-        hit = (own_n > 0) & (own_mean < mid) & (best_other > mid) & (best_other - own_mean >= half) & fits
-        target = np.where(hit, other, -1)
-        cur = moved_to[v.index]
-        moved_to[v.index] = np.where(cur == -2, target, np.where(cur == target, cur, -1))
-    for a, b in zip(*np.nonzero(np.triu(agree_pair, 1))):
+        for r0 in range(0, c.size, block):
+            r1 = min(c.size, r0 + block)
+            cr = c[r0:r1]
+            rows = np.arange(r1 - r0)
+            to_ids = (v.emb[r0:r1] @ sums.T) / np.maximum(counts, 1)  # (rows, n_id)
+            own_n = counts[cr] - 1
+            own_mean = np.where(own_n > 0, (to_ids[rows, cr] * counts[cr] - 1) / np.maximum(own_n, 1), np.nan)
+            to_ids[rows, cr] = -np.inf
+            other = np.argmax(to_ids, axis=1)
+            best_other = to_ids[rows, other]
+            fits = best_other >= np.where(has_own, own, -np.inf)[other] - half / 2  # as alike as that person's own
+            hit = (own_n > 0) & (own_mean < mid) & (best_other > mid) & (best_other - own_mean >= half) & fits
+            target = np.where(hit, other, -1)
+            idx = v.index[r0:r1]
+            cur = moved_to[idx]
+            moved_to[idx] = np.where(cur == -2, target, np.where(cur == target, cur, -1))
+    for (a, b), worst in sorted((agreed or {}).items()):
         imgs = tuple(str(paths[i]) for c in (a, b) for i in np.flatnonzero(codes == c)[:3])
         out.append(Suspect(kind="same_person_two_names", identities=(str(names[a]), str(names[b])), images=imgs,
-                           evidence=f"photos of {names[a]} and {names[b]} score {worst_cross[a, b]:.2f} on average "
+                           evidence=f"photos of {names[a]} and {names[b]} score {worst:.2f} on average "
                                     f"against each other in every model ({n_models}): as alike as one person's own photos"))
     merged = {frozenset(s.identities) for s in out}
     dups = [d for d in _duplicates(views, codes, names, paths, duplicate_score)
@@ -242,23 +255,19 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
     return tuple(out + dups)
 
 
-def _duplicates(views, codes, names, paths, duplicate_score, *, block: int = 512, limit: int = 200) -> list[Suspect]:
+def _duplicates(views, codes, names, paths, duplicate_score, *, limit: int = 200) -> list[Suspect]:
     """Photos of different identities scoring at least ``duplicate_score`` in every model, one suspect per pair of
-    identities."""
-    v0 = views[0]
+    identities (candidates: the first model's highest impostor pairs, kept by its scan)."""
     found: dict[tuple[int, int], list[tuple[int, int]]] = {}
-    for i0 in range(0, v0.index.size, block):
-        s = v0.emb[i0:i0 + block] @ v0.emb.T
-        c0 = codes[v0.index]
-        s[c0[i0:i0 + block, None] == c0[None, :]] = -np.inf
-        rows, cols = np.nonzero(s >= duplicate_score)
-        for r, col in zip(rows, cols):
-            a, b = int(v0.index[i0 + r]), int(v0.index[col])
-            if a >= b or not all(_score(v, a, b) >= duplicate_score for v in views[1:]):
-                continue
-            found.setdefault((int(codes[a]), int(codes[b])), []).append((a, b))
-            if sum(map(len, found.values())) >= limit:
-                break
+    for score, a, b in views[0].duplicates:
+        if score < duplicate_score or not all(_score(v, a, b) >= duplicate_score for v in views[1:]):
+            continue
+        ca, cb = int(codes[a]), int(codes[b])
+        if ca > cb:
+            ca, cb, a, b = cb, ca, b, a
+        found.setdefault((ca, cb), []).append((a, b))
+        if sum(map(len, found.values())) >= limit:
+            break
     out = []
     for (ca, cb), pairs in found.items():
         a, b = pairs[0]

@@ -3,7 +3,7 @@
 The groups come from a metadata CSV with one row per person: an ``identity``
 column (the folder name or filename prefix) and one column per attribute.  For
 each attribute value, a model is measured on the pairs *within* that group (both
-people in it): AUC with an identity-bootstrap interval, and the false match and
+people in it): AUC with an interval over people, and the false match and
 false non-match rates at **one global threshold** (the one that gives FMR =
 1e-3 on all pairs), which is how NIST reports demographic differentials.
 A group with too few people or pairs to tell is marked ``too_small`` and never
@@ -21,7 +21,7 @@ import numpy as np
 
 from . import metrics as M
 from .errors import FaceROCError
-from .uncertainty import Interval, bootstrap
+from .uncertainty import Interval
 
 _logger = logging.getLogger(__name__)
 
@@ -116,42 +116,35 @@ def read_groups_csv(data, *, source: str = "groups.csv", known=None) -> GroupTab
     return GroupTable(attributes=tuple(attrs), values=values, unknown=unknown)
 
 
-def subgroup_results(scores: np.ndarray, genuine: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray,
-                     identities: np.ndarray, table: GroupTable, *, roc: M.RocCurve, n_boot: int = 200,
+def subgroup_results(identities: np.ndarray, table: GroupTable, measure_group, *, threshold: float,
                      fmr: float = GLOBAL_FMR) -> tuple[GroupResult, ...]:
     """Every attribute value's results for one model.
 
     Args:
-        scores, genuine: the model's pair scores and labels, (n_pairs,).
-        pair_a, pair_b: the two images (rows of ``identities``) of each pair.
         identities: the identity of each image the model embedded.
         table: the groups.
-        roc: the model's ROC on all pairs (for the global threshold).
+        measure_group: ``measure_group(inside)`` for a boolean mask of those images: ``(roc, auc, interval)`` of
+            the model on the pairs within them (``roc`` exact at ``threshold``), or None without both kinds of pair.
+        threshold: the model's global decision threshold (FMR = ``fmr`` on all pairs).
     """
-    op = M.tar_at_far(roc, fmr)
-    thr = op.threshold if op.threshold is not None else M.eer(roc).threshold
     names, codes = np.unique(identities, return_inverse=True)
     out = []
     for attr in table.attributes:
         per_image = table.of(attr, identities)
         for value in sorted({v for v in per_image if v}):
             inside = per_image == value
-            m = inside[pair_a] & inside[pair_b]
-            s, g = scores[m], genuine[m]
             people = np.unique(codes[inside])
-            n_gen, n_imp = int(g.sum()), int(g.size - g.sum())
+            got = measure_group(inside)
+            n_gen = n_imp = 0
+            auc_v = iv = fm = fnm = None
+            if got is not None:
+                roc, auc_v, iv = got
+                n_gen, n_imp = roc.n_genuine, roc.n_impostor
+                m = M.threshold_metrics(roc, threshold)
+                fm = m.far if n_imp * fmr >= 1 else None
+                fnm = m.frr
             small = people.size < MIN_PEOPLE or n_gen < MIN_GENUINE or n_imp * fmr < 1
-            auc_v = iv = None
-            if n_gen and n_imp:
-                auc_v = M.auc(M.roc_curve(s, g))
-                if n_boot and people.size >= 2:
-                    remap = np.full(names.size, -1)
-                    remap[people] = np.arange(people.size)
-                    pa, pb = remap[codes[pair_a[m]]], remap[codes[pair_b[m]]]
-                    iv = bootstrap({"m": (s, g)}, pa, pb, people.size, n_boot=n_boot)[0]["m"]
-            fm = float((s[~g] >= thr).mean()) if n_imp and n_imp * fmr >= 1 else None
-            fnm = float((s[g] < thr).mean()) if n_gen else None
             out.append(GroupResult(attribute=attr, value=str(value), n_people=int(people.size), n_genuine=n_gen,
-                                   n_impostor=n_imp, auc=auc_v, interval=iv, threshold=float(thr), fmr=fm, fnmr=fnm,
-                                   too_small=bool(small)))
+                                   n_impostor=n_imp, auc=auc_v, interval=iv, threshold=float(threshold), fmr=fm,
+                                   fnmr=fnm, too_small=bool(small)))
     return tuple(out)

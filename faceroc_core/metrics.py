@@ -333,8 +333,14 @@ def compact_roc(roc: RocCurve) -> RocCurve:
     >>> len(roc), compact_roc(roc).thresholds.tolist()
     (6, [inf, 0.9, 0.6, 0.5])
     """
-    n = len(roc)
-    if n <= 2:
+    if len(roc) <= 2:
+        return roc
+    # a point with the same counts as the one before it (a threshold between two scores) adds nothing
+    same = np.r_[False, (np.diff(roc.tps) == 0) & (np.diff(roc.fps) == 0)]
+    if same.any():
+        roc = RocCurve(thresholds=roc.thresholds[~same], tps=roc.tps[~same], fps=roc.fps[~same],
+                       n_genuine=roc.n_genuine, n_impostor=roc.n_impostor)
+    if len(roc) <= 2:
         return roc
     dt, df = np.diff(roc.tps), np.diff(roc.fps)
     inner = ((dt[:-1] == 0) & (dt[1:] == 0)) | ((df[:-1] == 0) & (df[1:] == 0))

@@ -18,23 +18,26 @@ from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
-from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, disagreements, hardest_pairs, other_scores,
-                       pair_rows, people, suspects)
+from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, hardest_genuine, other_scores, people,
+                       suspects)
+from .diagnose import disagreements as pair_disagreements
 from .errors import FaceROCError, ModelError
-from .groups import GroupResult, GroupTable, subgroup_results
+from .groups import GLOBAL_FMR, GroupResult, GroupTable, subgroup_results
 from .models import prepare_model
 from .onnx_io import OnnxInfo
-from .pairs import check_memory, normalise, pair_scores
+from .pairs import PairList, check_memory, normalise, read_pair_list
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
 from .progress import Progress, Stage
 from .verdict import rank
-from .uncertainty import DEFAULT_BOOT, bootstrap, pair_people
+from . import stream as _stream
+from .stream import PairStats, count_scores, scan
+from .stream import disagreements as stream_disagreements
+from .uncertainty import Influence, auc_interval, compare, influence, influence_of_pairs
 from .worker import GuardedSession, Limits
-from .uncertainty import MAX_PAIRS as MAX_BOOT_PAIRS
 
 _logger = logging.getLogger(__name__)
-HIST_BINS = 80
+HIST_BINS = _stream.HIST_BINS  # the score histograms: 80 bins over [-1, 1]
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class DatasetSummary:
     n_unreadable: int = 0  # images among `skipped` that could not be read or decoded
     faces: "FaceSummary | None" = None  # when a model aligned faces
     suspects: tuple[Suspect, ...] = ()  # likely labelling problems every model agrees on (diagnose.suspects)
+    protocol: str | None = None  # the pair list evaluated instead of all pairs (its file name), when one was given
 
 
 @dataclass(frozen=True)
@@ -266,27 +270,25 @@ class Measurement:
     operating_points: tuple[M.OperatingPoint, ...]
     genuine_hist: np.ndarray  # int64 counts per bin of hist_edges, same-person pairs
     impostor_hist: np.ndarray  # int64 counts per bin, different-people pairs
-    hist_edges: np.ndarray  # float64, HIST_BINS + 1 edges over [-1, 1] (wider if scores fall outside)
+    hist_edges: np.ndarray  # float64, HIST_BINS + 1 edges over [-1, 1] (scores a rounding outside count in the end bins)
 
 
 def measure(scores, genuine, *, fars=M.DEFAULT_FARS) -> Measurement:
-    """ROC, AUC, EER, TAR@FAR and score histograms for one model's pair scores.
+    """ROC, AUC, EER, TAR@FAR and score histograms for one model's pair scores (held in memory).
+
+    The same counting as for embeddings (:func:`faceroc_core.stream.count_scores`).
 
     Args:
         scores: float array (n_pairs,), higher = more alike (cosine similarity).
         genuine: bool/0-1 array (n_pairs,), True for same-person pairs.
         fars: the FARs (in (0, 1]) at which TAR is reported.
     """
-    roc = M.roc_curve(scores, genuine)
-    edges = np.linspace(-1.0, 1.0, HIST_BINS + 1)
-    lo, hi = float(np.min(scores)), float(np.max(scores))
-    if lo < -1 or hi > 1:
-        edges = np.linspace(min(lo, -1.0), max(hi, 1.0), HIST_BINS + 1)
-    g = np.asarray(genuine, bool)
-    gh, _ = np.histogram(scores[g], bins=edges)
-    ih, _ = np.histogram(scores[~g], bins=edges)
-    return Measurement(roc=roc, auc=M.auc(roc), eer=M.eer(roc), operating_points=tuple(M.tar_at_fars(roc, fars)),
-                       genuine_hist=gh, impostor_hist=ih, hist_edges=edges)
+    return _measurement(count_scores(scores, genuine), fars)
+
+
+def _measurement(st: PairStats, fars) -> Measurement:
+    return Measurement(roc=st.roc, auc=st.auc, eer=st.eer, operating_points=tuple(M.tar_at_fars(st.roc, fars)),
+                       genuine_hist=st.genuine_hist, impostor_hist=st.impostor_hist, hist_edges=st.hist_edges)
 
 
 def evaluate(
@@ -302,9 +304,10 @@ def evaluate(
     progress: Progress | None = None,
     session_factory=None,
     thermal_limit_c: float | None = None,
-    n_boot: int = DEFAULT_BOOT,
+    intervals: bool = True,
     limits: Limits | None = None,
     groups: GroupTable | None = None,
+    pairs=None,
 ) -> Evaluation:
     """Evaluate every model on a labelled folder (or a :class:`Dataset`).
 
@@ -319,9 +322,11 @@ def evaluate(
         progress: ``progress(stage, done, total, model)`` (:class:`~faceroc_core.progress.Stage`).
         session_factory: makes the session each model runs in (default: its guarded worker process).
         thermal_limit_c: pause between chunks while the CPU is hotter than this (°C; None: never).
-        n_boot: bootstrap resamples of the people for intervals (0: none).
+        intervals: intervals of each AUC over people, and paired comparisons of the models (:mod:`.uncertainty`).
         limits: time and memory limits per model; every model runs in its own worker process.
         groups: people's attributes (:func:`faceroc_core.groups.read_groups_csv`): results per group.
+        pairs: a protocol's pair list (a path or bytes: CSV ``a,b[,label]`` or LFW ``pairs.txt``,
+            :func:`faceroc_core.pairs.read_pair_list`): only those pairs are scored, instead of all pairs.
 
     Returns:
         An :class:`Evaluation`: metrics per model that ran (:meth:`Evaluation.ranked` best first), and a
@@ -333,6 +338,9 @@ def evaluate(
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
     ds = images if isinstance(images, Dataset) else scan_folder(images, labels=labels, identities=identities)
+    protocol = None
+    if pairs is not None:
+        ds, protocol = _protocol(ds, pairs)
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
     sessions: dict = {}
     prepared, failures = prepare_all(specs, cache_dir=cache_dir, progress=progress, sessions=sessions,
@@ -343,19 +351,18 @@ def evaluate(
     try:
         return _evaluate_prepared(ds, prepared, failures, cache_dir=cache_dir, use_cache=use_cache,
                                   batch_size=batch_size, progress=progress, session_factory=session_factory,
-                                  thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, n_boot=n_boot, limits=limits,
-                                  groups=groups)
+                                  thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, intervals=intervals, limits=limits,
+                                  groups=groups, protocol=protocol)
     finally:
         for leftover in sessions.values():  # workers of models that never ran
             leftover.close()
 
 
 def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_size, progress, session_factory,
-                       thermal_limit_c, fars, t0, n_boot, limits, groups=None):
+                       thermal_limit_c, fars, t0, intervals, limits, groups=None, protocol=None):
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)
-    check_memory(len(ds.images))
     cache = EmbeddingCache(cache_dir) if use_cache else None
     try:
         run = embed(ds.images, prepared, cache=cache, batch_size=batch_size, progress=progress,
@@ -363,39 +370,40 @@ def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_si
     finally:
         if cache is not None:
             cache.close()
-    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, n_boot=n_boot, groups=groups)
+    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, intervals=intervals,
+                       groups=groups, pairs=protocol)
 
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
-                t0: float | None = None, n_boot: int = DEFAULT_BOOT, groups: GroupTable | None = None) -> Evaluation:
+                t0: float | None = None, intervals: bool = True, groups: GroupTable | None = None,
+                pairs: PairList | None = None) -> Evaluation:
     """Score all pairs and measure every model of an :class:`EmbeddingRun`.
 
-    ``n_boot`` > 0 adds identity-bootstrap intervals of each AUC and paired
-    comparisons of the best model with the others (see :mod:`.uncertainty`).
-    ``groups`` (a metadata table, :mod:`.groups`) adds each model's results per
-    attribute value.
+    Every pair is scored and counted without being held (:func:`faceroc_core.stream.scan`), at any size.
+    ``intervals`` adds each AUC's interval over people and paired comparisons of the best model with the others
+    (see :mod:`.uncertainty`).  ``groups`` (a metadata table, :mod:`.groups`) adds each model's results per
+    attribute value.  ``pairs`` (a protocol, rows of ``ds.images``) scores those pairs only.
     """
     t0 = time.perf_counter() if t0 is None else t0
     failures = list(failures)
     summary = summarise_dataset(ds, run)
-    if summary.n_identities < 2 or summary.n_genuine == 0:
+    if pairs is not None:
+        summary = replace(summary, n_genuine=int(pairs.genuine.sum()), n_impostor=int((~pairs.genuine).sum()),
+                          protocol=pairs.source)
+    if pairs is None and (summary.n_identities < 2 or summary.n_genuine == 0):
         # the readable images alone no longer make a dataset
         bad = {s.path for s in run.unreadable}
         check_dataset(Dataset(root=ds.root, images=tuple(r for r in ds.images if r.relpath not in bad),
                               label_mode=ds.label_mode, skipped=ds.skipped))
-    results = []
     identities = np.array([r.identity for r in ds.images])
     relpaths = np.array([r.relpath for r in ds.images])
-    kept = {}  # model name -> (valid mask, pair scores) for the bootstrap
-    views, hard = [], {}  # for the diagnosis: every model's normalised embeddings, its hardest pairs (image rows)
     samples = sample_indices(ds.images)
+    models = []
     for me in run.results:
         m = me.model
         if me.error:
             failures.append(ModelFailure(name=m.name, source=m.source, error=f"{m.source}: {me.error}"))
             continue
-        if progress:
-            progress(Stage.SCORE, 0, 1, m.name)
         v = me.valid
         ids = identities[v]
         gen, imp = pair_counts(np.unique(ids, return_counts=True)[1]) if ids.size else (0, 0)
@@ -407,46 +415,173 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
                                                f"and impostor pairs" + (f": {named}" if named else
                                                                         "; see the skipped images")))
             continue
-        ps = pair_scores(me.embeddings[v], ids)
-        kept[m.name] = (v, ps)
-        got = measure(ps.scores, ps.genuine, fars=fars)
-        rows = np.flatnonzero(v)
-        views.append(_view(m.name, me.embeddings[v], rows, got, ps))
-        hard[m.name] = [[(int(rows[a]), int(rows[b]), float(ps.scores[k])) for a, b, k in
-                         zip(*pair_rows(pos, rows.size), pos)] for pos in hardest_pairs(ps)]
+        extra = dict(source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
+                     preprocessing=me.preprocessing,
+                     export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
+                     skipped=me.failed, from_cache=me.from_cache, preview=_preview(ds, run, me, samples))
+        models.append((m.name, np.flatnonzero(v), me.embeddings[v], extra))
+    if pairs is not None:
+        ev = _measure_pairs(models, identities, relpaths, pairs, fars=fars, intervals=intervals)
+    else:
+        ev = _measure_models(models, identities, relpaths, fars=fars, progress=progress, intervals=intervals,
+                             groups=groups)
+    return replace(ev, dataset=replace(summary, suspects=ev.dataset.suspects), failures=tuple(failures) + ev.failures,
+                   seconds=time.perf_counter() - t0)
+
+
+def _measure_models(models, identities, relpaths, *, fars, progress, intervals, groups) -> Evaluation:
+    """Measure each model: ``models`` are ``(name, rows, embeddings of those rows, ModelResult fields)``.
+
+    The one flow under :func:`measure_run` (images) and :func:`evaluate_embeddings` (bring your own).
+    """
+    results, kept, views = [], {}, []
+    for name, rows, emb, extra in models:
+        ids = identities[rows]
+        check_memory(rows.size, dim=emb.shape[1], n_genuine=pair_counts(np.unique(ids, return_counts=True)[1])[0])
+        if progress:
+            progress(Stage.SCORE, 0, 1, name)
+
+        def step(done, total, name=name):
+            if progress:
+                progress(Stage.SCORE, done, total + 1, name)
+
+        st = scan(emb, ids, progress=step)
+        got = _measurement(st, fars)
+        _, codes = np.unique(ids, return_inverse=True)
+        kept[name] = (rows, st, codes)
+        view = _view(name, emb, rows, got, st)
+        views.append(view)
         results.append(ModelResult(
-            name=m.name, source=m.source, kind=m.kind, sha256=m.sha256, arch=m.arch, info=m.info,
-            preprocessing=me.preprocessing,
-            export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None, notes=m.notes,
-            n_images=int(v.sum()), **vars(got), skipped=me.failed,
-            from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
-            people=people(me.embeddings[v], ids, relpaths[v]),
-            subgroups=_subgroups(ps, ids, groups, got.roc, n_boot) if groups is not None else (),
+            name=name, n_images=int(rows.size), **vars(got), **extra,
+            hardest_impostors=tuple(_pair(relpaths, identities, rows[a], rows[b], s) for s, a, b in st.top_impostors),
+            hardest_genuines=tuple(_pair(relpaths, identities, rows[st.genuine_a[k]], rows[st.genuine_b[k]],
+                                         float(st.genuine[k])) for k in hardest_genuine(st)),
+            people=people(st, ids, relpaths[rows]),
+            subgroups=_subgroups(emb, ids, groups, got, intervals) if groups is not None else (),
         ))
         if progress:
-            progress(Stage.SCORE, 1, 1, m.name)
-    results = [_with_hard_pairs(r, hard[r.name], views, identities, relpaths) for r in results]
-    summary = replace(summary, suspects=suspects(views, identities, relpaths))
-    disagree = _disagreements(results, kept, views, identities, relpaths)
-    intervals, comps, note = {}, (), None
-    if n_boot and kept:
-        intervals, comps, note = _uncertainty(kept, identities, results, n_boot)
-    return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
-                      seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
-                      uncertainty_note=note, disagreements=disagree)
+            progress(Stage.SCORE, 1, 1, name)
+    results = [_with_others(r, views, identities, relpaths) for r in results]
+    on_all = [v for v in views if v.index.size == identities.size]  # the test-set check needs every image
+    summary = _summary(identities, suspects(on_all or views[:1], identities, relpaths) if views else ())
+    disagree = _disagreements(results, kept, views, identities, relpaths, models)
+    ivs, comps, note = ({}, (), None)
+    if intervals and kept:
+        ivs, comps, note = _uncertainty(kept, results)
+    return Evaluation(dataset=summary, models=tuple(results), failures=(), fars=tuple(fars), auc_intervals=ivs,
+                      comparisons=tuple(comps), uncertainty_note=note, disagreements=disagree)
 
 
-def _subgroups(ps, ids, groups: GroupTable, roc, n_boot: int) -> tuple[GroupResult, ...]:
-    pa, pb = pair_rows(np.arange(ps.scores.size), ids.size)
-    return subgroup_results(ps.scores, ps.genuine, pa, pb, ids, groups, roc=roc, n_boot=min(n_boot, 200))
+def _protocol(ds: Dataset, pairs) -> tuple[Dataset, PairList]:
+    """The images a pair list refers to (only those are embedded), and the list in their rows."""
+    pl = read_pair_list(pairs, [r.relpath for r in ds.images], [r.identity for r in ds.images],
+                        source=Path(pairs).name if isinstance(pairs, (str, Path)) and "\n" not in str(pairs)
+                        else "pairs")
+    used = np.unique(np.r_[pl.a, pl.b])
+    new = np.full(len(ds.images), -1, np.int64)
+    new[used] = np.arange(used.size)
+    sub = Dataset(root=ds.root, images=tuple(ds.images[k] for k in used), label_mode=ds.label_mode, skipped=ds.skipped)
+    return sub, PairList(a=new[pl.a], b=new[pl.b], genuine=pl.genuine, source=pl.source)
 
 
-def _view(name: str, emb, index, got: Measurement, ps) -> ModelView:
+def _measure_pairs(models, identities, relpaths, pl: PairList, *, fars, intervals) -> Evaluation:
+    """Each model on a protocol's pairs only (the same counting as for all pairs, on the listed scores)."""
+    results, kept = [], {}
+    names, codes = np.unique(identities, return_inverse=True)
+    for name, rows, emb, extra in models:
+        at = np.full(identities.size, -1, np.int64)
+        at[rows] = np.arange(rows.size)
+        ok = (at[pl.a] >= 0) & (at[pl.b] >= 0)
+        e = normalise(emb)
+        s = np.einsum("ij,ij->i", e[at[pl.a[ok]]], e[at[pl.b[ok]]])
+        g = pl.genuine[ok]
+        if g.all() or not g.any():
+            raise FaceROCError(f"{name}: embedded the images of {int(g.sum())} same-person and {int((~g).sum())} "
+                               "different-people pairs of the protocol", hint="see the skipped images")
+        got = measure(s, g, fars=fars)
+        a, b = pl.a[ok], pl.b[ok]
+        imp, gen = np.flatnonzero(~g), np.flatnonzero(g)
+        top = imp[np.lexsort((a[imp], -s[imp]))][:20]
+        low = gen[np.lexsort((a[gen], s[gen]))][:20]
+        dropped = int((~ok).sum())
+        notes = tuple(extra.pop("notes", ())) + ((f"{dropped} pair(s) of the protocol left out: an image could not "
+                                                  "be embedded",) if dropped else ())
+        kept[name] = (ok, s, g, codes[a], codes[b])
+        results.append(ModelResult(
+            name=name, n_images=int(rows.size), **vars(got), **extra, notes=notes,
+            hardest_impostors=tuple(_pair(relpaths, identities, a[k], b[k], s[k]) for k in top),
+            hardest_genuines=tuple(_pair(relpaths, identities, a[k], b[k], s[k]) for k in low)))
+    ivs, comps = {}, []
+    if intervals and results:
+        inf = {n: influence_of_pairs(s, g, ca, cb, names.size, r.auc)
+               for r, (n, (_, s, g, ca, cb)) in zip(results, kept.items())}
+        ivs = {n: auc_interval(x) for n, x in inf.items()}
+        best = rank(results)[0].name
+        comps = [compare(best, inf[best], r.name, inf[r.name]) for r in rank(results)[1:]
+                 if np.array_equal(kept[r.name][0], kept[best][0])]
+    disagree = []
+    if len(results) > 1:
+        best = rank(results)[0]
+        for r in rank(results)[1:]:
+            if not np.array_equal(kept[r.name][0], kept[best.name][0]):
+                continue
+            ok, s1 = kept[best.name][0], kept[best.name][1]
+            s2 = kept[r.name][1]
+            t1, t2 = decision_threshold(best), decision_threshold(r)
+            a, b = pl.a[ok], pl.b[ok]
+            disagree.append(Disagreement(first=best.name, second=r.name, thresholds=(t1, t2), pairs=tuple(
+                replace(_pair(relpaths, identities, a[k], b[k], s1[k]), others=((r.name, float(s2[k])),))
+                for k in pair_disagreements(s1, t1, s2, t2))))
+    return Evaluation(dataset=_summary(identities, ()), models=tuple(results), failures=(), fars=tuple(fars),
+                      auc_intervals=ivs, comparisons=tuple(comps), disagreements=tuple(disagree))
+
+
+def _summary(identities, suspect_list) -> DatasetSummary:
+    counts = Counter(identities.tolist())
+    gen, imp = pair_counts(counts.values())
+    return DatasetSummary(root="", label_mode="embeddings", n_images=int(identities.size), n_identities=len(counts),
+                          n_genuine=gen, n_impostor=imp, images_per_identity=dict(sorted(counts.items())),
+                          suspects=tuple(suspect_list))
+
+
+def _pair(relpaths, identities, a: int, b: int, score: float) -> HardPair:
+    return HardPair(a=str(relpaths[a]), b=str(relpaths[b]), identity_a=str(identities[a]),
+                    identity_b=str(identities[b]), score=float(score))
+
+
+def _with_others(r: ModelResult, views, identities, relpaths) -> ModelResult:
+    """The model's hardest pairs with every other model's score on the same pair."""
+    index = {str(p): k for k, p in enumerate(relpaths)}
+
+    def others(pairs):
+        return tuple(replace(p, others=other_scores(views, index[p.a], index[p.b], skip=r.name)) for p in pairs)
+
+    return replace(r, hardest_impostors=others(r.hardest_impostors), hardest_genuines=others(r.hardest_genuines))
+
+
+def _subgroups(emb, ids, groups: GroupTable, got: Measurement, intervals: bool) -> tuple[GroupResult, ...]:
+    """Each attribute value: the model on the pairs within that group, at the global decision threshold."""
+    op = M.tar_at_far(got.roc, GLOBAL_FMR)
+    thr = op.threshold if op.threshold is not None else got.eer.threshold
+
+    def measure_group(inside: np.ndarray):
+        g_ids = ids[inside]
+        gen, imp = pair_counts(np.unique(g_ids, return_counts=True)[1])
+        if gen == 0 or imp == 0:
+            return None
+        st = scan(emb[inside], g_ids, queries=(thr,))
+        iv = auc_interval(_influence(st, np.unique(g_ids, return_inverse=True)[1])) if intervals else None
+        return st.roc, st.auc, iv
+
+    return subgroup_results(ids, groups, measure_group, threshold=thr)
+
+
+def _view(name: str, emb, index, got: Measurement, st: PairStats) -> ModelView:
     """What the test-set check needs from one model: its normalised embeddings (rows ``index`` of the images),
-    its EER threshold, AUC and typical same-person and different-people scores."""
+    its EER threshold, AUC, typical same-person and different-people scores, and its near-identical pairs."""
     return ModelView(name=name, emb=normalise(emb), index=index, threshold=got.eer.threshold, auc=got.auc,
-                     genuine_median=float(np.median(ps.scores[ps.genuine])),
-                     impostor_median=float(np.median(ps.scores[~ps.genuine])))
+                     genuine_median=float(np.median(st.genuine)), impostor_median=st.impostor_median,
+                     duplicates=tuple((s, int(index[a]), int(index[b])) for s, a, b in st.duplicates))
 
 
 def decision_threshold(r: ModelResult) -> float:
@@ -455,37 +590,26 @@ def decision_threshold(r: ModelResult) -> float:
     return op.threshold if op.threshold is not None else r.eer.threshold
 
 
-def _disagreements(results, kept, views, identities, relpaths) -> tuple[Disagreement, ...]:
+def _disagreements(results, kept, views, identities, relpaths, models) -> tuple[Disagreement, ...]:
     """The best model against each other model scored on the same images: the pairs they decide differently."""
     if len(results) < 2:
         return ()
+    emb = {name: e for name, _, e, _ in models}
     best, out = rank(results)[0], []
-    v_best, ps_best = kept[best.name]
+    rows_best = kept[best.name][0]
     t_best = decision_threshold(best)
     for r in rank(results)[1:]:
-        v, ps = kept[r.name]
-        if not np.array_equal(v, v_best):
+        rows = kept[r.name][0]
+        if not np.array_equal(rows, rows_best):
             continue
-        rows = np.flatnonzero(v)
         t_r = decision_threshold(r)
-        pos = disagreements(ps_best.scores, t_best, ps.scores, t_r)
-        a, b = pair_rows(pos, rows.size)
-        pairs = tuple(HardPair(a=str(relpaths[rows[i]]), b=str(relpaths[rows[j]]), identity_a=str(identities[rows[i]]),
-                               identity_b=str(identities[rows[j]]), score=float(ps_best.scores[k]),
-                               others=other_scores(views, int(rows[i]), int(rows[j]), skip=best.name))
-                      for i, j, k in zip(a, b, pos))
+        found = stream_disagreements(emb[best.name], emb[r.name], t_best, t_r)
+        eb = normalise(emb[best.name])
+        pairs = tuple(replace(_pair(relpaths, identities, rows[i], rows[j], float(eb[i] @ eb[j])),
+                              others=other_scores(views, int(rows[i]), int(rows[j]), skip=best.name))
+                      for i, j in found)
         out.append(Disagreement(first=best.name, second=r.name, thresholds=(t_best, t_r), pairs=pairs))
     return tuple(out)
-
-
-def _with_hard_pairs(r: ModelResult, hard, views, identities, relpaths) -> ModelResult:
-    """The model's hardest pairs with both images, both identities and every other model's score."""
-    def pairs(rows):
-        return tuple(HardPair(a=str(relpaths[a]), b=str(relpaths[b]), identity_a=str(identities[a]),
-                              identity_b=str(identities[b]), score=s, others=other_scores(views, a, b, skip=r.name))
-                     for a, b, s in rows)
-
-    return replace(r, hardest_impostors=pairs(hard[0]), hardest_genuines=pairs(hard[1]))
 
 
 def _preview(ds: Dataset, run: EmbeddingRun, me, samples) -> Preview | None:
@@ -496,31 +620,23 @@ def _preview(ds: Dataset, run: EmbeddingRun, me, samples) -> Preview | None:
         return None
 
 
-def _uncertainty(kept, identities, results, n_boot):
-    """Bootstrap over people, per group of models that were scored on the same images."""
-    groups: dict[bytes, list[str]] = {}
-    for name, (v, _) in kept.items():
-        groups.setdefault(np.packbits(v).tobytes(), []).append(name)
-    best = rank(results)[0].name if results else None
-    intervals, comps, note = {}, [], None
-    for names in groups.values():
-        v = kept[names[0]][0]
-        n_pairs = kept[names[0]][1].scores.size
-        if n_pairs > MAX_BOOT_PAIRS:
-            note = f"{n_pairs:,} pairs: too many for the bootstrap over people (limit {MAX_BOOT_PAIRS:,}); intervals omitted"
-            continue
-        _, codes = np.unique(identities[v], return_inverse=True)
-        pa, pb = pair_people(codes)
-        iv, cs = bootstrap({n: (kept[n][1].scores, kept[n][1].genuine) for n in names}, pa, pb, int(codes.max()) + 1,
-                           n_boot=n_boot)
-        intervals.update(iv)
-        if best in names:
-            comps = cs
-    return intervals, comps, note
+def _influence(st: PairStats, codes: np.ndarray) -> Influence:
+    return influence(st.genuine_rank2, codes[st.genuine_a], st.impostor_rank2, codes, int(codes.max()) + 1, st.auc)
 
 
-def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, n_boot: int = DEFAULT_BOOT,
-                        groups: GroupTable | None = None) -> Evaluation:
+def _uncertainty(kept, results):
+    """Intervals over people for every model; paired comparisons of the best one with each model scored on the
+    same images."""
+    inf = {name: _influence(st, codes) for name, (_, st, codes) in kept.items()}
+    intervals = {name: auc_interval(x) for name, x in inf.items()}
+    best = rank(results)[0].name
+    comps = [compare(best, inf[best], r.name, inf[r.name]) for r in rank(results)[1:]
+             if np.array_equal(kept[r.name][0], kept[best][0])]
+    return intervals, comps, None
+
+
+def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, intervals: bool = True,
+                        groups: GroupTable | None = None, progress: Progress | None = None) -> Evaluation:
     """Metrics for bring-your-own embeddings: ``{model name: (embeddings (N, d), identities (N,))}``.
 
     Every pair of each model's rows is scored by cosine, as :func:`evaluate` does for images; the "images" are
@@ -529,47 +645,28 @@ def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, n_boot: int = DEFAU
     """
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
-    results, kept, first_ids, views = [], {}, None, []
+    first_ids, models = None, []
     for name, (emb, ids) in named.items():
         ids = np.asarray(ids).astype(str)
         e = np.asarray(emb, dtype=np.float64)
         if e.ndim != 2 or e.shape[0] != ids.size:
             raise FaceROCError(f"{name}: embeddings of shape {e.shape} for {ids.size} identities",
                                hint="one row of embeddings per identity label")
-        check_memory(ids.size)
-        ps = pair_scores(e, ids)
-        if ps.n_genuine == 0 or ps.n_impostor == 0:
+        gen, imp = pair_counts(np.unique(ids, return_counts=True)[1])
+        if gen == 0 or imp == 0:
             raise FaceROCError(f"{name}: no same-person pair or no different-people pair",
                                hint="give at least two rows of one identity and two identities")
         first_ids = ids if first_ids is None else first_ids
-        same = ids.size == first_ids.size and np.array_equal(ids, first_ids)
-        kept[name] = (np.ones(ids.size, bool) if same else None, ps)
-        got = measure(ps.scores, ps.genuine, fars=fars)
-        paths = np.array([f"#{i}" for i in range(ids.size)])
-        if same:  # the test-set check needs every model on the same rows
-            views.append(_view(name, e, np.arange(ids.size), got, ps))
-        imp, gen = hardest_pairs(ps)
-        hard = [tuple(HardPair(a=str(paths[a]), b=str(paths[b]), identity_a=str(ids[a]), identity_b=str(ids[b]),
-                               score=float(ps.scores[k])) for a, b, k in zip(*pair_rows(pos, ids.size), pos))
-                for pos in (imp, gen)]
-        results.append(ModelResult(
-            name=name, source=f"{name}.npz", kind="embeddings", sha256="", arch=None,
+        if not (ids.size == first_ids.size and np.array_equal(ids, first_ids)):
+            raise FaceROCError(f"{name}: its identities differ from the first file's (row by row)",
+                               hint="give every model the same images in the same order")
+        models.append((name, np.arange(ids.size), e, dict(
+            source=f"{name}.npz", kind="embeddings", sha256="", arch=None,
             info=OnnxInfo("", (), "NCHW", None, None, None, "", int(e.shape[1]), 0, None),
-            preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=(), n_images=int(ids.size),
-            **vars(got), hardest_impostors=hard[0], hardest_genuines=hard[1], people=people(e, ids, paths),
-            subgroups=_subgroups(ps, ids, groups, got.roc, n_boot) if groups is not None else ()))
-    counts = Counter(first_ids.tolist())
-    gen, imp = pair_counts(counts.values())
-    summary = DatasetSummary(root="", label_mode="embeddings", n_images=int(first_ids.size), n_identities=len(counts),
-                             n_genuine=gen, n_impostor=imp, images_per_identity=dict(sorted(counts.items())),
-                             suspects=suspects(views, first_ids, np.array([f"#{i}" for i in range(first_ids.size)])))
-    intervals, comps, note = {}, (), None
-    joint = {k: v for k, v in kept.items() if v[0] is not None}
-    if n_boot and joint:
-        intervals, comps, note = _uncertainty(joint, first_ids, [r for r in results if r.name in joint], n_boot)
-    return Evaluation(dataset=summary, models=tuple(results), failures=(), fars=fars,
-                      seconds=time.perf_counter() - t0, auc_intervals=intervals, comparisons=tuple(comps),
-                      uncertainty_note=note)
+            preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=())))
+    paths = np.array([f"#{i}" for i in range(first_ids.size)])
+    ev = _measure_models(models, first_ids, paths, fars=fars, progress=progress, intervals=intervals, groups=groups)
+    return replace(ev, seconds=time.perf_counter() - t0)
 
 
 def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], *, fars=M.DEFAULT_FARS) -> Evaluation:

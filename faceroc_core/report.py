@@ -40,7 +40,11 @@ ROC_FORMS = ("corners", "full")
 
 
 def export_roc(roc: RocCurve, form: str = "corners") -> RocCurve:
-    """The curve as written to files: ``"corners"`` (lossless, compact) or ``"full"`` (every distinct score)."""
+    """The curve as written to files: ``"corners"`` (lossless, compact) or ``"full"`` (every point the engine
+    holds: each genuine threshold, the corner above it, the 0.001 threshold grid, the EER threshold).
+
+    Both are exact: every point is a point of the ROC through every distinct score (scikit-learn's
+    ``drop_intermediate=False`` curve), and the corners are all of its turns."""
     if form not in ROC_FORMS:
         raise ValueError(f"roc form must be one of {ROC_FORMS}, got {form!r}")
     return roc if form == "full" else compact_roc(roc)
@@ -105,13 +109,16 @@ def _pair(p) -> dict:
 def _interval(iv) -> dict | None:
     if iv is None:
         return None
-    return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_boot": iv.n_boot}
+    return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_people": iv.n_people,
+            "method": iv.method}
 
 
 def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
     ds = ev.dataset
     dataset = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
                "n_impostor": ds.n_impostor}
+    if getattr(ds, "protocol", None):
+        dataset["protocol"] = ds.protocol  # only these pairs were scored
     if ds.label_mode != "scores":
         dataset.update(root=ds.root, labels=ds.label_mode,
                        skipped=[{"path": s.path, "reason": s.reason} for s in ds.skipped])

@@ -29,9 +29,9 @@ T = {
         "eer": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER).",
         "best": "Best model on these faces: {name}.",
         "left_out": "Not compared, because they could not be evaluated: {names}. See the reasons below.",
-        "ci": "On other people like these, its AUC would most likely lie between {low:.3f} and {high:.3f} (95% interval, {n} resamples of the people).",
-        "sure": "{name} beats {other} in {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): the lead is clear.",
-        "unsure": "{name} beats {other} in only {p:.0%} of {n} resamples of the people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): these faces cannot reliably tell the two apart; test on more people.",
+        "ci": "On other people like these, its AUC would most likely lie between {low:.3f} and {high:.3f} (95% interval over {n} people).",
+        "sure": "{name} leads {other} with {p:.0%} confidence over {n} people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): the lead is clear.",
+        "unsure": "{name} leads {other} with only {p:.0%} confidence over {n} people (AUC difference {d:.3f}, 95% interval {lo:.3f} to {hi:.3f}): these faces cannot reliably tell the two apart; test on more people.",
         "ahead": "{name} is ahead of {other} by {d:.3f} AUC.",
         "tied": "{name} and {other} are practically tied (AUC differs by {d:.4f}, under {tie}).",
         "caveat.small": "Caveat: only {n_id} people and {n_gen:,} same-person pairs were tested; results on a larger, more varied set may differ.",
@@ -51,9 +51,9 @@ T = {
         "eer": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER）。",
         "best": "この顔データで最も良いモデル: {name}。",
         "left_out": "評価できなかったため比較に含まれていないモデル: {names}。理由は下に示します。",
-        "ci": "同じような別の人々で試すと、AUC はおそらく {low:.3f} から {high:.3f} の間になります（95% 区間、人物の再標本化 {n} 回）。",
-        "sure": "人物を {n} 回再標本化したうち {p:.0%} で {name} が {other} を上回りました（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。差ははっきりしています。",
-        "unsure": "人物を {n} 回再標本化したうち {name} が {other} を上回ったのは {p:.0%} だけでした（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。この顔データでは両者を確実には区別できません。より多くの人で試してください。",
+        "ci": "同じような別の人々で試すと、AUC はおそらく {low:.3f} から {high:.3f} の間になります（{n} 人にもとづく 95% 区間）。",
+        "sure": "{n} 人にもとづくと、{name} が {other} を上回る確からしさは {p:.0%} です（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。差ははっきりしています。",
+        "unsure": "{n} 人にもとづくと、{name} が {other} を上回る確からしさは {p:.0%} にとどまります（AUC の差 {d:.3f}、95% 区間 {lo:.3f}〜{hi:.3f}）。この顔データでは両者を確実には区別できません。より多くの人で試してください。",
         "ahead": "{name} は {other} より AUC が {d:.3f} 高いです。",
         "tied": "{name} と {other} はほぼ同等です（AUC の差 {d:.4f} は {tie} 未満）。",
         "caveat.small": "注意: 試したのは {n_id} 人、同じ人のペア {n_gen:,} 組だけです。より大きく多様なデータでは結果が変わる可能性があります。",
@@ -109,7 +109,7 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdic
         s.append(tx["tar_none"].format(n_imp=result.n_impostor))
     s.append(tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
     if interval is not None and interval.low == interval.low:  # not NaN
-        s.append(tx["ci"].format(low=interval.low, high=interval.high, n=interval.n_boot))
+        s.append(tx["ci"].format(low=interval.low, high=interval.high, n=interval.n_people))
     caveats = []
     n_id = getattr(dataset, "n_identities", 0)
     if n_id and (n_id < 50 or result.n_genuine < 1000):
@@ -134,7 +134,7 @@ def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> lis
     """Sentences that rank the models (best first); models that could not be evaluated (``failures``) are named
     right after the best one, so a "best model" is never claimed without them.
 
-    With paired bootstrap ``comparisons`` (:mod:`.uncertainty`), the lead over
+    With paired ``comparisons`` (:mod:`.uncertainty`), the lead over
     each model is called clear when the 95% interval of the AUC difference
     excludes 0, and uncertain otherwise; without them, AUCs within
     :data:`TIE_AUC` are called tied.
@@ -151,7 +151,7 @@ def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> lis
         c = by_pair.get((ranked[0].name, other.name))
         if c is not None:
             key = "sure" if c.interval.low > 0 else "unsure"
-            out.append(tx[key].format(name=c.better, other=c.worse, p=c.p_better, n=c.interval.n_boot, d=c.delta,
+            out.append(tx[key].format(name=c.better, other=c.worse, p=c.p_better, n=c.interval.n_people, d=c.delta,
                                       lo=c.interval.low, hi=c.interval.high))
             continue
         d = ranked[0].auc - other.auc

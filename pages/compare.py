@@ -86,7 +86,7 @@ hi = max(float(r.hist_edges[-1]) for r in ranked)
 if st.session_state.get("threshold_for") != rkey or not (lo <= st.session_state.get("threshold", lo - 1) <= hi):
     st.session_state["threshold"] = round(float(best.eer.threshold), 3)
     st.session_state["threshold_for"] = rkey
-thr = st.session_state["threshold"]
+thr = round(float(st.session_state["threshold"]), 3)
 
 if "log_far" not in st.session_state:
     st.session_state["log_far"] = True  # the low-FAR region decides whether a face model is usable
@@ -105,7 +105,7 @@ show_metrics_table(ev)
 st.subheader(t("compare.threshold"))
 st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, format="%.3f", key="threshold",
           label_visibility="collapsed")
-thr = st.session_state["threshold"]
+thr = round(float(st.session_state["threshold"]), 3)  # a 0.001 step: the engine counts every one exactly
 st.caption(t("compare.at_threshold", t=thr))
 cols = st.columns(min(3, len(ranked)))
 for i, r in enumerate(ranked):

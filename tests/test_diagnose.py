@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from faceroc_core import diagnose as D
+from faceroc_core import stream
 from faceroc_core.pairs import normalise, pair_scores
 from helpers import ROOT
 
@@ -21,9 +22,10 @@ def clusters(n_ids=8, per=5, dim=16, spread=0.25, seed=0):
 def view(emb, ids, name="m"):
     e = normalise(emb)
     ps = pair_scores(e, ids)
+    st = stream.scan(e, ids)
     return D.ModelView(name=name, emb=e, index=np.arange(len(ids)), threshold=float(np.median(ps.scores)), auc=0.99,
                        genuine_median=float(np.median(ps.scores[ps.genuine])),
-                       impostor_median=float(np.median(ps.scores[~ps.genuine])))
+                       impostor_median=float(np.median(ps.scores[~ps.genuine])), duplicates=st.duplicates)
 
 
 def test_pair_rows_match_triu_order():
@@ -48,7 +50,7 @@ def test_hardest_pairs_equal_a_full_sort():
 def test_people_equal_a_brute_force():
     emb, ids, paths = clusters(seed=2)
     e = normalise(emb)
-    got = {p.identity: p for p in D.people(emb, ids, paths, block=7)}
+    got = {p.identity: p for p in D.people(stream.scan(emb, ids), ids, paths)}
     sim = e @ e.T
     for name in np.unique(ids):
         mine = np.flatnonzero(ids == name)
@@ -58,6 +60,8 @@ def test_people_equal_a_brute_force():
         assert p.genuine_mean == pytest.approx(np.mean(g)) and p.genuine_scores.size == len(g)
         worst = sim[np.ix_(mine, others)]
         assert p.worst_impostor == pytest.approx(worst.max())
+        a, b = np.unravel_index(np.argmax(worst), worst.shape)
+        assert p.worst_pair == (paths[mine[a]], paths[others[b]]) and p.worst_impostor_with == ids[others[b]]
         assert p.worst_impostor_with == ids[others[np.unravel_index(worst.argmax(), worst.shape)[1]]]
         thr = float(np.median(g))
         assert p.false_rejects(thr) == sum(s < thr for s in g)
@@ -97,13 +101,13 @@ def test_real_faces_planted_problems_found_and_json_carries_them(tmp_path):
     for k in range(21, 41):
         shutil.copytree(ROOT / "demo" / "orl_faces" / f"s{k}", root / f"s{k}")
     spec = [ModelSpec(ROOT / "demo" / "models" / "C_epoch60.onnx", name="C")]
-    clean = evaluate(root, spec, labels="folder", cache_dir=tmp_path / "c", n_boot=0)
+    clean = evaluate(root, spec, labels="folder", cache_dir=tmp_path / "c", intervals=False)
     # one model of AUC 0.95 alone may take a photo or two of a hard person for someone else's (1% of 200 here)
     assert len(clean.dataset.suspects) <= 2
     shutil.copytree(root / "s21", root / "twin_of_s21")
     shutil.move(root / "s22" / "3.pgm", root / "s23" / "moved.pgm")
     shutil.copy(root / "s24" / "5.pgm", root / "s25" / "copy.pgm")
-    ev = evaluate(root, spec, labels="folder", cache_dir=tmp_path / "c", n_boot=0)
+    ev = evaluate(root, spec, labels="folder", cache_dir=tmp_path / "c", intervals=False)
     kinds = {(s.kind, frozenset(s.identities)) for s in ev.dataset.suspects}
     assert ("same_person_two_names", frozenset({"s21", "twin_of_s21"})) in kinds
     assert ("wrong_identity", frozenset({"s23", "s22"})) in kinds
@@ -132,7 +136,7 @@ def test_real_faces_planted_problems_found_and_json_carries_them(tmp_path):
 
     out = tmp_path / "cli.json"
     assert main(["evaluate", "--images", str(root), "--model", str(ROOT / "demo" / "models" / "C_epoch60.onnx"),
-                 "--json", str(out), "--cache-dir", str(tmp_path / "c"), "--bootstrap", "0",
+                 "--json", str(out), "--cache-dir", str(tmp_path / "c"), "--no-intervals",
                  "--html", str(tmp_path / "r.html")]) == 0
     def kinds_of(susp):
         return [(s["kind"], s["identities"], s["images"]) for s in susp]
@@ -148,3 +152,15 @@ def test_disagreements_equal_a_slow_reference():
     slow = sorted((k for k in range(500) if (s1[k] >= 0.2) != (s2[k] >= -0.1)),
                   key=lambda k: -min(abs(s1[k] - 0.2), abs(s2[k] + 0.1)))[:10]
     assert pos.tolist() == slow
+
+
+def test_streamed_disagreements_equal_a_slow_reference(monkeypatch):
+    monkeypatch.setattr(stream, "TILE_ROWS", 16)  # several tiles and threads
+    monkeypatch.setattr(stream, "TILE_COLS", 24)
+    emb, ids, _ = clusters(n_ids=12, per=6, seed=5)
+    rng = np.random.default_rng(5)
+    e1, e2 = normalise(emb), normalise(emb + rng.normal(scale=0.6, size=emb.shape))
+    s1, s2 = (e1 @ e1.T)[np.triu_indices(len(ids), 1)], (e2 @ e2.T)[np.triu_indices(len(ids), 1)]
+    pos = D.disagreements(s1, 0.5, s2, 0.4, k=15)
+    i, j = D.pair_rows(pos, len(ids))
+    assert stream.disagreements(e1, e2, 0.5, 0.4, k=15) == tuple(zip(i.tolist(), j.tolist()))

@@ -147,7 +147,7 @@ def test_aligned_models_skip_photos_without_a_face_and_detect_once(tmp_path, mon
     calls, stages = [], set()
     real = A.detect
     monkeypatch.setattr(A, "detect", lambda img: calls.append(1) or real(img))
-    ev = evaluate(photos, specs, cache_dir=tmp_path / "cache", n_boot=0,
+    ev = evaluate(photos, specs, cache_dir=tmp_path / "cache", intervals=False,
                   progress=lambda stage, done, total, model: stages.add(stage))
     assert len(calls) == 17 and "faces" in stages  # once per image for both aligned models
     by = {r.name: r for r in ev.models}
@@ -155,7 +155,7 @@ def test_aligned_models_skip_photos_without_a_face_and_detect_once(tmp_path, mon
     assert by["as is"].skipped == () and by["as is"].n_images == 17 and by["aligned"].n_images == 16
     assert ev.dataset.faces.no_face == ("s1/blank.png",) and ev.dataset.faces.n_checked == 17
     assert by["aligned"].preprocessing.align and not by["as is"].preprocessing.align
-    again = evaluate(photos, specs, cache_dir=tmp_path / "cache", n_boot=0)
+    again = evaluate(photos, specs, cache_dir=tmp_path / "cache", intervals=False)
     assert len(calls) == 17  # landmarks and embeddings from the cache
     assert again.models[0].auc == ev.models[0].auc
 

@@ -183,7 +183,7 @@ def test_unread_declared_inputs_are_ignored_and_the_file_left_alone(tmp_path, fa
     info = inspect_onnx(sface_like)
     assert info.input_name == "pixels" and len(info.ignored_inputs) == 29 and "29 unused" in info.describe()
     ev = evaluate(faces, [ModelSpec(plain, preset="raw"), ModelSpec(sface_like, preset="raw")],
-                  cache_dir=tmp_path / "cache", n_boot=0)
+                  cache_dir=tmp_path / "cache", intervals=False)
     assert not ev.failures and len(ev.models) == 2
     a, b = ev.models
     assert a.auc == b.auc and np.array_equal(a.roc.tpr, b.roc.tpr)  # same weights: the same scores
@@ -203,7 +203,7 @@ def test_one_channel_models_get_grey_images(tmp_path, faces, layout):
     p = make_linear_onnx(tmp_path / "grey.onnx", channels=1, layout=layout)
     info = inspect_onnx(p)
     assert info.channels == 1 and info.layout == layout and "grey" in info.describe()
-    ev = evaluate(faces, [ModelSpec(p)], cache_dir=tmp_path / "cache", n_boot=0)
+    ev = evaluate(faces, [ModelSpec(p)], cache_dir=tmp_path / "cache", intervals=False)
     assert not ev.failures and ev.models[0].preprocessing.channels == 1 and ev.models[0].auc > 0.5
 
 
@@ -224,5 +224,5 @@ def test_a_model_onnxruntime_cannot_run_is_run_by_opencv(tmp_path, faces):
     ref = net.forward(info.output_name)
     got = make_session(DETECTOR_PATH, runtime="opencv").run([info.output_name], {info.input_name: x})[0]
     assert np.array_equal(got, ref)
-    ev = evaluate(faces, [ModelSpec(DETECTOR_PATH, name="yunet")], cache_dir=tmp_path / "cache", n_boot=0)
+    ev = evaluate(faces, [ModelSpec(DETECTOR_PATH, name="yunet")], cache_dir=tmp_path / "cache", intervals=False)
     assert not ev.failures and ev.models[0].info.runtime == "opencv" and ev.models[0].n_images == 20

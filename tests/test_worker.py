@@ -45,7 +45,7 @@ def test_a_model_without_usable_embeddings_says_why(tmp_path):
     faces = make_faces(tmp_path / "faces")
     zero = make_linear_onnx(tmp_path / "zero.onnx", zero_rows=True)
     ev = evaluate(faces, [ModelSpec(zero), ModelSpec(make_linear_onnx(tmp_path / "ok.onnx"))],
-                  cache_dir=tmp_path / "c", n_boot=0)
+                  cache_dir=tmp_path / "c", intervals=False)
     (f,) = ev.failures
     assert f.name == "zero" and "too few images embedded (0)" in f.error and "all zeros" in f.error
     assert "for 20 image(s)" in f.error and [m.name for m in ev.models] == ["ok"]

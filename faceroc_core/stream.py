@@ -1,0 +1,859 @@
+"""Exact metrics of every pair without holding the pairs.
+
+The genuine (same-person) scores are few — a few per image — and are kept.
+The impostor scores are counted, tile by tile, against every **threshold**:
+the distinct genuine scores plus a few fixed query values (the 0.001 grid a
+threshold slider can pick, the histogram edges, thresholds asked for).  That
+gives, exactly (integer counts, no approximation):
+
+* the number of impostors ``>= t`` and ``== t`` at every threshold ``t``,
+  hence the ROC at every genuine threshold and at the corner just above it
+  (the curve drawn through them is the full ROC without loss), TAR@FAR (it
+  always lands on a genuine threshold), the confusion counts at any grid or
+  query threshold, and the impostor histogram;
+* the AUC as the tie-aware Mann–Whitney count: one integer ratio,
+  ``sum over genuine g of (2 * #impostors < g + #impostors == g) / (2 * G * I)``,
+  rounded once to the nearest float;
+* per image, the sum over its impostor pairs of ``2 * #genuine > s + #genuine
+  == s`` (what the identity-level uncertainty needs, :mod:`.uncertainty`), and
+  its most similar image of another person.
+
+How an impostor score finds its place fast: the score range is cut into
+up to :data:`K_MAX` equal buckets (the bucket of a value is a monotone function
+of it, computed the same way for scores and thresholds).  A bucket holding no
+threshold maps to one place at once; a bucket holding thresholds is searched
+exactly.  Per-bucket counts also say, after the first pass, which few buckets
+hold the impostor scores of a given rank; a second pass collects just those
+values (the scores either side of the equal error rate, the median, the
+highest-scoring impostor pairs), so the EER is interpolated between the very
+points of the full ROC that scikit-learn's curve has.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from numba import njit
+
+from . import metrics as M
+from .errors import ScoresError
+
+_logger = logging.getLogger(__name__)
+
+K_MAX = 1 << 18  # buckets at most: their counters stay in the CPU cache (measured: 2**20 is twice as slow)
+LO, HI = -1.0, 1.0
+TILE_ROWS, TILE_COLS = 256, 8192
+GRID = np.arange(-1000, 1001) / 1000  # exact counts at every 0.001 step (what a threshold slider picks)
+HIST_BINS = 80
+HIST_EDGES = np.linspace(-1.0, 1.0, HIST_BINS + 1)
+MAX_COLLECT = 20_000_000  # impostor scores a second pass may keep (160 MB); more would mean massive exact ties
+TOP_K = 20
+DUPLICATE_SCORE = 0.995
+MAX_DUPLICATES = 2_000
+TOP_KEEP = MAX_DUPLICATES  # highest impostor pairs kept by the first pass (>= TOP_K)
+TOP_BUFFER = 8192
+SAMPLE = 1_000_000  # random impostor pairs that predict where the EER lies
+BAND_MAX = 4_000_000  # impostor scores the first pass may keep around the predicted EER
+
+
+# --------------------------------------------------------------------------- kernels (numba)
+@njit(cache=True, inline="always")
+def _bucket(s, lo, scale, k):
+    x = (s - lo) * scale
+    if not x > 0.0:  # below the range (or -0.0)
+        return 0
+    if x >= k:
+        return k - 1
+    return int(x)
+
+
+@njit(cache=True)
+def _buckets(values, lo, scale, k):
+    out = np.empty(values.size, np.int64)
+    for i in range(values.size):
+        out[i] = _bucket(values[i], lo, scale, k)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _count_rows(S, i0, j0, col_from, lut, first, T, g_ge2, gen_at, lo, scale, bcnt, cells, eq,
+                row_b2, col_b2, row_max, row_arg, col_max, col_arg, band_lo, band_hi, band, top_s, top_i, top_j,
+                state, floor):
+    """Count the impostor scores of one tile ``S`` (rows ``i0..``, columns ``j0..`` of the identity-sorted images).
+
+    Row ``i`` takes columns ``j >= col_from[i]`` only (the first image of a later person): the pairs above the
+    diagonal that are not genuine.  ``lut[b]`` is ``2 * #genuine > s`` for every ``s`` of a bucket without
+    thresholds, and ``-1`` for a bucket holding thresholds (searched exactly, between ``first[b]`` and
+    ``first[b + 1]``).  The per-part arrays (``bcnt``, ``cells``, ``eq``, ``col_*``) belong to this thread.
+
+    Scores in ``[band_lo, band_hi]`` are kept in ``band`` (``state[0]`` counts them, also past its end), and
+    the highest scores with their images in ``top_*`` (``state[1]`` filled; when full, the best
+    :data:`TOP_KEEP` stay and ``floor[0]`` rises to the lowest of them).
+    """
+    n_rows, n_cols = S.shape
+    k = bcnt.size
+    cap = band.size
+    n_band = state[0]
+    n_top = state[1]
+    fl = floor[0]
+    bb = np.empty(n_cols, np.int64)
+    vb = np.empty(n_cols, np.int64)
+    cb = col_b2[j0:j0 + n_cols]  # views: the compiler then knows they do not overlap the tile
+    cm = col_max[j0:j0 + n_cols]
+    ca = col_arg[j0:j0 + n_cols]
+    for r in range(n_rows):
+        i = i0 + r
+        c0 = max(col_from[i] - j0, 0)
+        if c0 >= n_cols:
+            continue
+        row = S[r]
+        # 1. buckets (vectorised), the row's best, whether anything falls in the band or above the floor
+        best = -np.inf
+        low = np.inf
+        for c in range(c0, n_cols):
+            s = row[c]
+            x = (s - lo) * scale
+            x = min(max(x, 0.0), k - 0.5)
+            bb[c] = int(x)
+            best = max(best, s)
+            low = min(low, s)
+        # 2. counts and each score's 2 * #genuine above it
+        acc = 0
+        for c in range(c0, n_cols):
+            b = bb[c]
+            bcnt[b] += 1
+            b2 = lut[b]
+            if b2 < 0:  # thresholds in this bucket: find the place exactly
+                s = row[c]
+                q = first[b]
+                end = first[b + 1]
+                while q < end and T[q] <= s:
+                    q += 1
+                cells[q] += 1
+                b2 = g_ge2[q]
+                if q > 0 and T[q - 1] == s:
+                    eq[q - 1] += 1
+                    b2 += gen_at[q - 1]
+            vb[c] = b2
+            acc += b2
+        row_b2[i] += acc
+        # 3. per column: sums and best
+        for c in range(c0, n_cols):
+            cb[c] += vb[c]
+            s = row[c]
+            if s > cm[c]:
+                cm[c] = s
+                ca[c] = i
+        # 4. the rare ones: the row's best, the band, the highest scores
+        if best > row_max[i]:
+            for c in range(c0, n_cols):
+                if row[c] == best:
+                    row_max[i] = best
+                    row_arg[i] = j0 + c
+                    break
+        if best >= band_lo and low <= band_hi:
+            for c in range(c0, n_cols):
+                s = row[c]
+                if s >= band_lo and s <= band_hi:
+                    if n_band < cap:
+                        band[n_band] = s
+                    n_band += 1
+        if best > fl:
+            for c in range(c0, n_cols):
+                s = row[c]
+                if s > fl:
+                    top_s[n_top] = s
+                    top_i[n_top] = i
+                    top_j[n_top] = j0 + c
+                    n_top += 1
+                    if n_top == top_s.size:
+                        n_top = _compact(top_s, top_i, top_j)
+                        fl = top_s[n_top - 1]
+    state[0] = n_band
+    state[1] = n_top
+    floor[0] = fl
+
+
+@njit(cache=True, nogil=True)
+def _compact(top_s, top_i, top_j):
+    """Keep the :data:`TOP_KEEP` highest scores at the front (highest first); returns how many."""
+    order = np.argsort(-top_s)[:TOP_KEEP]
+    ks, ki, kj = top_s[order].copy(), top_i[order].copy(), top_j[order].copy()
+    top_s[:ks.size] = ks
+    top_i[:ks.size] = ki
+    top_j[:ks.size] = kj
+    return ks.size
+
+
+@njit(cache=True, nogil=True)
+def _count_values(V, lut, first, T, lo, scale, bcnt, cells, eq):
+    """:func:`_count_rows` for a plain array of impostor scores (bring-your-own scores)."""
+    k = bcnt.size
+    for x in range(V.size):
+        s = V[x]
+        b = _bucket(s, lo, scale, k)
+        bcnt[b] += 1
+        if lut[b] < 0:
+            q = first[b]
+            end = first[b + 1]
+            while q < end and T[q] <= s:
+                q += 1
+            cells[q] += 1
+            if q > 0 and T[q - 1] == s:
+                eq[q - 1] += 1
+
+
+@njit(cache=True, nogil=True)
+def _collect_rows(S, i0, j0, col_from, want, lo, scale, floor, out_s, out_i, out_j, pos):
+    """Second pass: keep the impostor scores whose bucket is wanted, or that are ``>= floor``, with their images.
+    Returns the new fill position (scores past the buffer's end are counted, not kept)."""
+    n_rows, n_cols = S.shape
+    k = want.size
+    cap = out_s.size
+    for r in range(n_rows):
+        i = i0 + r
+        c0 = max(col_from[i] - j0, 0)
+        for c in range(c0, n_cols):
+            s = S[r, c]
+            if want[_bucket(s, lo, scale, k)] or s >= floor:
+                if pos < cap:
+                    out_s[pos] = s
+                    out_i[pos] = i
+                    out_j[pos] = j0 + c
+                pos += 1
+    return pos
+
+
+# --------------------------------------------------------------------------- results
+@dataclass(frozen=True, eq=False)
+class PairStats:
+    """Everything :func:`scan` measures on one model's pairs (rows are the caller's image rows).
+
+    ``roc`` holds a point at every genuine threshold, at the corner just above each (accept ``score >
+    t``; labelled with the next float above ``t``), and at every query threshold (grid, histogram edges,
+    ``queries``): the full ROC's shape without loss, with exact counts at each of its thresholds.
+    """
+
+    roc: M.RocCurve
+    auc: float
+    auc_fraction: Fraction  # the AUC exactly: (2 * #imp < g + #imp == g summed over genuine g) / (2 G I)
+    eer: M.EqualErrorRate
+    genuine: np.ndarray  # float64 (G,): genuine scores
+    genuine_a: np.ndarray  # int64 (G,): their first image (row)
+    genuine_b: np.ndarray  # int64 (G,): their second image (row), genuine_a < genuine_b
+    genuine_hist: np.ndarray
+    impostor_hist: np.ndarray
+    hist_edges: np.ndarray
+    impostor_median: float  # to within 2 / K (a bucket's width): the typical different-people score
+    top_impostors: tuple  # (score, row a, row b), highest first, ties by rows
+    duplicates: tuple  # (score, row a, row b) impostor pairs >= DUPLICATE_SCORE (at most MAX_DUPLICATES)
+    best_impostor: np.ndarray  # float64 (n,): each image's highest score with another person (-inf if none)
+    best_impostor_with: np.ndarray  # int64 (n,): that image (row)
+    genuine_rank2: np.ndarray  # int64 (G,): 2 * #impostors < g + #impostors == g, per genuine pair
+    impostor_rank2: np.ndarray  # int64 (n,): per image, sum over its impostor pairs of 2 * #gen > s + #gen == s
+    n_images: int
+
+
+# --------------------------------------------------------------------------- the thresholds
+@dataclass(frozen=True, eq=False)
+class _Thresholds:
+    T: np.ndarray  # float64 ascending, distinct
+    gen_at: np.ndarray  # int64: genuine scores equal to T[q]
+    g_ge2: np.ndarray  # int64 (len(T) + 1,): 2 * #genuine >= T[q] (last entry 0)
+    first: np.ndarray  # int64 (K + 1,): thresholds in buckets < b
+    b2_lut: np.ndarray  # int64 (K,): 2 * #genuine > s for any s in a bucket without thresholds; -1: has some
+    k: int  # buckets
+    scale: float  # bucket of s: (s - LO) * scale, clipped to 0..k-1
+
+    def bucket(self, values) -> np.ndarray:
+        return _buckets(np.atleast_1d(np.asarray(values, dtype=np.float64)), LO, self.scale, self.k)
+
+
+def n_buckets(n_impostor: int) -> int:
+    """Buckets for this many impostor scores: about one per 256 scores, between 2**12 and :data:`K_MAX`."""
+    return int(min(K_MAX, max(1 << 12, 1 << max(0, int(np.ceil(np.log2(max(n_impostor, 1) / 256)))))))
+
+
+def _thresholds(genuine: np.ndarray, queries, n_impostor: int) -> _Thresholds:
+    extra = np.asarray(list(queries), dtype=np.float64)
+    extra = extra[np.isfinite(extra)]
+    T = np.unique(np.concatenate([genuine, GRID, HIST_EDGES, extra]))
+    gen_at = np.zeros(T.size, np.int64)
+    np.add.at(gen_at, np.searchsorted(T, genuine), 1)
+    g_ge2 = np.zeros(T.size + 1, np.int64)
+    g_ge2[:-1] = 2 * np.cumsum(gen_at[::-1])[::-1]
+    k = n_buckets(n_impostor)
+    scale = k / (HI - LO)
+    bT = _buckets(T, LO, scale, k)
+    first = np.searchsorted(bT, np.arange(k + 1), side="left").astype(np.int64)
+    b2_lut = np.where(first[1:] > first[:-1], -1, g_ge2[first[:-1]])
+    return _Thresholds(T=T, gen_at=gen_at, g_ge2=g_ge2, first=first, b2_lut=b2_lut, k=k, scale=scale)
+
+
+@dataclass
+class _Counts:
+    bcnt: np.ndarray  # (parts, K) impostors per bucket
+    cells: np.ndarray  # (parts, len(T)+1) impostors per cell, for buckets that hold thresholds
+    eq: np.ndarray  # (parts, len(T)) impostors equal to T[q]
+
+    @classmethod
+    def empty(cls, parts: int, th: "_Thresholds") -> "_Counts":
+        return cls(np.zeros((parts, th.k), np.int64), np.zeros((parts, th.T.size + 1), np.int64),
+                   np.zeros((parts, th.T.size), np.int64))
+
+
+def _finish_counts(c: _Counts, th: _Thresholds):
+    """(bucket counts, impostors >= T[q], impostors == T[q], impostors < T[q])."""
+    bcnt = c.bcnt.sum(axis=0)
+    cells = c.cells.sum(axis=0)
+    eq = c.eq.sum(axis=0)
+    pure = th.first[1:] == th.first[:-1]
+    cells += np.bincount(th.first[:-1][pure], weights=bcnt[pure], minlength=cells.size).astype(np.int64)
+    lt = np.cumsum(cells)[:-1]  # cells 0..q: scores below T[q]
+    ge = int(cells.sum()) - lt
+    return bcnt, ge, eq, lt
+
+
+# --------------------------------------------------------------------------- ranks among the impostors
+class _Ranks:
+    """The ``r``-th highest impostor score (1-based) from the bucket counts and values collected in pass 2."""
+
+    def __init__(self, bcnt: np.ndarray, th: _Thresholds):
+        self.bcnt = bcnt
+        self.th = th
+        self.above = np.cumsum(bcnt[::-1])[::-1] - bcnt  # impostors in higher buckets
+        self.values: dict[int, np.ndarray] = {}  # bucket -> its scores, descending
+
+    def bucket_of(self, r: int) -> int:
+        """The bucket holding the ``r``-th highest impostor."""
+        return int(np.flatnonzero((self.above < r) & (self.above + self.bcnt >= r))[-1])
+
+    def next_above(self, b: int) -> int | None:
+        nz = np.flatnonzero(self.bcnt[b + 1:])
+        return b + 1 + int(nz[0]) if nz.size else None
+
+    def value(self, r: int) -> float:
+        b = self.bucket_of(r)
+        return float(self.values[b][r - 1 - int(self.above[b])])
+
+    def approx_median(self, n: int) -> float:
+        """The median impostor score to within a bucket's width (2 / K), interpolated inside its bucket."""
+        r = n - (n - 1) // 2  # rank from the top of the ascending element (n - 1) // 2
+        b = self.bucket_of(r)
+        inside = (r - self.above[b] - 0.5) / self.bcnt[b]  # 0: top of the bucket
+        return float(LO + (b + 1 - inside) / self.th.scale)
+
+    def bk(self, v: float) -> int:
+        return int(self.th.bucket(v)[0])
+
+    def count_above(self, v: float) -> int:
+        """Impostors > ``v`` for a value whose bucket (and the next non-empty one) was collected."""
+        b = self.bk(v)
+        vals = self.values[b]
+        return int(self.above[b]) + int(np.sum(vals > v))
+
+
+def _eer_targets(roc_parts, n_g: int, n_i: int, ranks: _Ranks) -> set[int]:
+    """Buckets whose scores the exact EER needs (see :func:`_exact_eer`)."""
+    thr, tps, fps = roc_parts
+    i = _crossing(tps, fps, n_g, n_i)
+    want: set[int] = set()
+    if i == 0:
+        return want
+    if tps[i - 1] == tps[i]:  # inside a run of impostors: ranks f and the one above
+        f = _first_rank(tps[i], fps[i - 1], fps[i], n_g, n_i)
+        b = ranks.bucket_of(f)
+        want.add(b)
+        up = ranks.next_above(b)
+        if up is not None:
+            want.add(up)
+    if fps[i - 1] > 0:  # the lowest score above the crossing may be an impostor's
+        b = ranks.bucket_of(int(fps[i - 1]))
+        want.add(b)
+        up = ranks.next_above(b)
+        if up is not None:
+            want.add(up)
+    return want
+
+
+def _crossing(tps, fps, n_g, n_i) -> int:
+    d = fps / n_i - (1.0 - tps / n_g)
+    return int(np.argmax(d >= 0))
+
+
+def _first_rank(tp: int, f_lo: int, f_hi: int, n_g: int, n_i: int) -> int:
+    """The smallest impostor count ``f`` in ``(f_lo, f_hi]`` with ``f / n_i - (1 - tp / n_g) >= 0`` (as floats)."""
+    fnr = 1.0 - tp / n_g
+    lo, hi = f_lo + 1, f_hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if mid / n_i - fnr >= 0:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _exact_eer(roc_parts, genuine_sorted, n_g, n_i, ranks: _Ranks):
+    """The EER of the full ROC (:func:`faceroc_core.metrics.eer`), from the two full-curve points either side of
+    the crossing, rebuilt with their true thresholds; and the counts ``(tp, fp)`` of ``score >= `` its threshold."""
+    thr, tps, fps = roc_parts
+    i = _crossing(tps, fps, n_g, n_i)
+    if i == 0:
+        return M.eer(_mini([(np.inf, 0, 0)], n_g, n_i)), (0, 0)
+    if tps[i - 1] == tps[i]:  # inside a run of impostors: the crossing is the impostor of rank f
+        f = _first_rank(int(tps[i]), int(fps[i - 1]), int(fps[i]), n_g, n_i)
+        v = ranks.value(f)
+        prev_fp = ranks.count_above(v)
+        cross = (v, int(tps[i]), prev_fp + int(np.sum(ranks.values[ranks.bk(v)] == v)))
+    else:  # the crossing is at a genuine threshold; the point before it accepts the scores above it
+        v = float(thr[i])
+        cross = (v, int(tps[i]), int(fps[i]))
+        prev_fp = int(fps[i - 1])
+    prev_tp = int(np.sum(genuine_sorted > cross[0]))
+    if prev_tp == 0 and prev_fp == 0:
+        prev = (np.inf, 0, 0)
+        e = M.eer(_mini([prev, cross], n_g, n_i))
+    else:
+        # the lowest score above the crossing: a genuine one, or the impostor of rank prev_fp
+        g_up = genuine_sorted[np.searchsorted(genuine_sorted, cross[0], side="right"):]
+        cand = [float(g_up[0])] if g_up.size else []
+        if prev_fp > 0:
+            cand.append(ranks.value(prev_fp))
+        prev = (min(cand), prev_tp, prev_fp)
+        e = M.eer(_mini([(np.inf, 0, 0), prev, cross], n_g, n_i))
+    at = cross if e.threshold <= cross[0] else prev  # no score lies strictly between the two
+    return e, (at[1], at[2])
+
+
+def _insert(roc: M.RocCurve, t: float, tp: int, fp: int) -> M.RocCurve:
+    """``roc`` with a point at threshold ``t`` (exact counts ``tp``, ``fp``) unless it has one there."""
+    k = int(np.searchsorted(-roc.thresholds, -t, side="left"))
+    if k < roc.thresholds.size and roc.thresholds[k] == t:
+        return roc
+    return M.RocCurve(thresholds=np.insert(roc.thresholds, k, t), tps=np.insert(roc.tps, k, tp),
+                      fps=np.insert(roc.fps, k, fp), n_genuine=roc.n_genuine, n_impostor=roc.n_impostor)
+
+
+def _mini(points, n_g, n_i) -> M.RocCurve:
+    """A short ROC (thresholds descending) ending at the "accept all" point, for :func:`metrics.eer`."""
+    pts = list(points) + [(-np.inf, n_g, n_i)]
+    return M.RocCurve(thresholds=np.array([p[0] for p in pts]), tps=np.array([p[1] for p in pts], np.int64),
+                      fps=np.array([p[2] for p in pts], np.int64), n_genuine=n_g, n_impostor=n_i)
+
+
+# --------------------------------------------------------------------------- the curve
+def _curve(th: _Thresholds, ge: np.ndarray, eq: np.ndarray, n_g: int, n_i: int):
+    """(thresholds, tps, fps) descending from +inf: every threshold, plus the corner above each genuine one."""
+    T = th.T
+    tps_ge = th.g_ge2[:-1] // 2
+    tps_gt = th.g_ge2[1:] // 2
+    fps_gt = ge - eq
+    corner = (th.gen_at > 0) & (fps_gt > np.r_[ge[1:], 0]) if T.size else np.zeros(0, bool)
+    up = np.nextafter(T, np.inf)
+    corner &= np.r_[up[:-1] < T[1:], True]
+    thr = np.concatenate([T, up[corner]])
+    tps = np.concatenate([tps_ge, tps_gt[corner]])
+    fps = np.concatenate([ge, fps_gt[corner]])
+    order = np.argsort(-thr, kind="stable")
+    thr, tps, fps = thr[order], tps[order], fps[order]
+    thr = np.r_[np.inf, thr, -np.inf]
+    tps = np.r_[0, tps, n_g].astype(np.int64)
+    fps = np.r_[0, fps, n_i].astype(np.int64)
+    # drop the "accept all" point when the lowest threshold already accepts everything
+    if tps[-2] == n_g and fps[-2] == n_i:
+        thr, tps, fps = thr[:-1], tps[:-1], fps[:-1]
+    return thr, tps, fps
+
+
+def _auc(th: _Thresholds, lt, eq, n_g, n_i) -> Fraction:
+    g = np.flatnonzero(th.gen_at)
+    num = sum(int(a) * int(b) for a, b in zip(th.gen_at[g], 2 * lt[g] + eq[g]))
+    return Fraction(num, 2 * n_g * n_i)
+
+
+def _hists(genuine, ge, th: _Thresholds, n_i):
+    g = np.clip(genuine, LO, HI)
+    gh, _ = np.histogram(g, bins=HIST_EDGES)
+    at = ge[np.searchsorted(th.T, HIST_EDGES)]  # impostors >= each edge
+    ih = at[:-1] - at[1:]
+    ih[0] = n_i - at[1]  # scores below -1 (rounding) count in the first bin
+    ih[-1] = at[-2]  # and scores above 1 in the last
+    return gh.astype(np.int64), ih.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- the scan
+def _sort_people(codes: np.ndarray):
+    order = np.argsort(codes, kind="stable")
+    cs = codes[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(cs)) + 1]
+    ends = np.r_[starts[1:], cs.size]
+    col_from = np.repeat(ends, ends - starts).astype(np.int64)  # first column of a later person
+    return order, cs, starts, ends, col_from
+
+
+def _genuine(e_sorted, starts, ends):
+    """Genuine scores (rows of the identity-sorted images), person by person."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):  # the same arithmetic as the tiles (see _run_tiles)
+        return _genuine_1(e_sorted, starts, ends)
+
+
+def _genuine_1(e_sorted, starts, ends):
+    s_parts, a_parts, b_parts = [], [], []
+    triu: dict[int, tuple] = {}
+    for a0, a1 in zip(starts, ends):
+        m = a1 - a0
+        if m < 2:
+            continue
+        g = e_sorted[a0:a1] @ e_sorted[a0:a1].T
+        iu, ju = triu[m] if m in triu else triu.setdefault(m, np.triu_indices(m, 1))
+        s_parts.append(g[iu, ju])
+        a_parts.append(iu + a0)
+        b_parts.append(ju + a0)
+    if not s_parts:
+        return np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(s_parts), np.concatenate(a_parts).astype(np.int64), np.concatenate(b_parts).astype(np.int64)
+
+
+def scan(embeddings, identities, *, queries=(), progress=None) -> PairStats:
+    """Measure every pair of images by cosine similarity, exactly, holding only the genuine pairs.
+
+    Args:
+        embeddings: (n, d) float; each row is L2-normalised here (float64).
+        identities: (n,) labels; a pair is genuine when both images have the same label.
+        queries: extra thresholds at which the curve must hold exact counts.
+        progress: ``progress(done, total)`` after each row of tiles.
+
+    >>> st = scan([[1, 0], [1, 0.1], [0, 1], [0.1, 1]], ["a", "a", "b", "b"])
+    >>> st.auc, st.roc.n_genuine, st.roc.n_impostor
+    (1.0, 2, 4)
+    """
+    from .pairs import normalise
+
+    e = normalise(embeddings)
+    ids = np.asarray(identities)
+    n = e.shape[0]
+    if ids.shape != (n,):
+        raise ValueError(f"{n} embeddings but {ids.size} identities")
+    _, codes = np.unique(ids, return_inverse=True)
+    order, cs, starts, ends, col_from = _sort_people(codes)
+    es = np.ascontiguousarray(e[order])
+    genuine, ga, gb = _genuine(es, starts, ends)
+    n_g = genuine.size
+    n_i = n * (n - 1) // 2 - n_g
+    if n_g == 0:
+        raise ScoresError("no genuine pair: need at least two images of one identity")
+    if n_i == 0:
+        raise ScoresError("no impostor pair: need at least two identities")
+    th = _thresholds(genuine, queries, n_i)
+    gs = np.sort(genuine)
+    band_lo, band_hi = _predict_band(es, cs, gs, n_i)
+    parts = _parts(n)
+    c = _Counts.empty(parts, th)
+    row_b2 = np.zeros(n, np.int64)
+    col_b2 = np.zeros((parts, n), np.int64)
+    row_max = np.full(n, -np.inf)
+    row_arg = np.full(n, -1, np.int64)
+    col_max = np.full((parts, n), -np.inf)
+    col_arg = np.full((parts, n), -1, np.int64)
+    band = np.empty((parts, BAND_MAX // parts + 1))
+    top_s = np.empty((parts, TOP_BUFFER))
+    top_i = np.empty((parts, TOP_BUFFER), np.int64)
+    top_j = np.empty((parts, TOP_BUFFER), np.int64)
+    state = np.zeros((parts, 2), np.int64)
+    floor = np.full((parts, 1), -np.inf)
+
+    def count(p, i0, i1, j0, j1):
+        S = es[i0:i1] @ es[j0:j1].T
+        _count_rows(S, i0, j0, col_from, th.b2_lut, th.first, th.T, th.g_ge2, th.gen_at, LO, th.scale,
+                    c.bcnt[p], c.cells[p], c.eq[p], row_b2, col_b2[p], row_max, row_arg, col_max[p], col_arg[p],
+                    band_lo, band_hi, band[p], top_s[p], top_i[p], top_j[p], state[p], floor[p])
+
+    _run_tiles(n, parts, count, progress, 0)
+    bcnt, ge, eq, lt = _finish_counts(c, th)
+    if int(bcnt.sum()) != n_i:
+        raise AssertionError(f"counted {int(bcnt.sum())} impostor pairs, expected {n_i}")
+    parts_roc = _curve(th, ge, eq, n_g, n_i)
+    ranks = _Ranks(bcnt, th)
+    want = _eer_targets(parts_roc, n_g, n_i, ranks)
+    kept = state[:, 0] <= band.shape[1]
+    inside = {b for b in want if kept.all() and ranks.bk(band_lo) < b < ranks.bk(band_hi)}
+    if inside:
+        vals = np.concatenate([band[p, :state[p, 0]] for p in range(parts)])
+        bv = th.bucket(vals)
+        for b in inside:
+            ranks.values[b] = np.sort(vals[bv == b])[::-1]
+    missing = want - inside
+    if missing:  # the prediction missed: a second pass collects the scores either side of the EER
+        _logger.info("EER outside the predicted band [%.6f, %.6f]: second pass", band_lo, band_hi)
+        want_mask = np.zeros(th.k, np.uint8)
+        want_mask[list(missing)] = 1
+        expect = int(bcnt[want_mask.astype(bool)].sum())
+        if expect > MAX_COLLECT:
+            raise ScoresError(f"{expect:,} impostor pairs tie within one part in {th.k:,} of the score range, too "
+                              "many to rank exactly", hint="check the model: its embeddings are (nearly) all the same")
+        cap = int(c.bcnt[:, want_mask.astype(bool)].sum(axis=1).max()) + 1  # per part, as the first pass counted
+        vals, _, _ = _collect(es, col_from, want_mask, th.scale, np.inf, parts, cap, progress)
+        bv = th.bucket(vals)
+        for b in missing:
+            ranks.values[b] = np.sort(vals[bv == b])[::-1]
+    eer, at_eer = _exact_eer(parts_roc, gs, n_g, n_i, ranks)
+    imp_median = ranks.approx_median(n_i)
+    # the highest impostor pairs (ties broken by image rows), the duplicates
+    inv = order  # sorted row -> caller's row
+    vals = np.concatenate([top_s[p, :state[p, 1]] for p in range(parts)])
+    a_rows = inv[np.concatenate([top_i[p, :state[p, 1]] for p in range(parts)])]
+    b_rows = inv[np.concatenate([top_j[p, :state[p, 1]] for p in range(parts)])]
+    lo_rows, hi_rows = np.minimum(a_rows, b_rows), np.maximum(a_rows, b_rows)
+    rank_order = np.lexsort((hi_rows, lo_rows, -vals))
+    top_pairs = tuple((float(vals[k]), int(lo_rows[k]), int(hi_rows[k])) for k in rank_order[:TOP_K])
+    dup = tuple((float(vals[k]), int(lo_rows[k]), int(hi_rows[k])) for k in rank_order[:MAX_DUPLICATES]
+                if vals[k] >= DUPLICATE_SCORE)
+    # per image: best impostor, its rank sums (back in the caller's row order)
+    best = np.maximum(row_max, col_max.max(axis=0))
+    from_col = col_max.max(axis=0) > row_max
+    best_with_sorted = np.where(from_col, col_arg[np.argmax(col_max, axis=0), np.arange(n)], row_arg)
+    best_impostor = np.empty(n)
+    best_impostor[order] = best
+    best_with = np.full(n, -1, np.int64)
+    ok = best_with_sorted >= 0
+    tmp = np.where(ok, inv[np.maximum(best_with_sorted, 0)], -1)
+    best_with[order] = tmp
+    imp_rank2 = np.empty(n, np.int64)
+    imp_rank2[order] = row_b2 + col_b2.sum(axis=0)
+    gq = np.searchsorted(th.T, genuine)
+    gen_rank2 = 2 * lt[gq] + eq[gq]
+    gh, ih = _hists(genuine, ge, th, n_i)
+    frac = _auc(th, lt, eq, n_g, n_i)
+    thr, tps, fps = parts_roc
+    roc = _insert(M.RocCurve(thresholds=thr, tps=tps, fps=fps, n_genuine=n_g, n_impostor=n_i), eer.threshold, *at_eer)
+    ga_c, gb_c = inv[ga], inv[gb]
+    return PairStats(roc=roc, auc=float(frac), auc_fraction=frac, eer=eer, genuine=genuine,
+                     genuine_a=np.minimum(ga_c, gb_c), genuine_b=np.maximum(ga_c, gb_c), genuine_hist=gh,
+                     impostor_hist=ih, hist_edges=HIST_EDGES.copy(), impostor_median=float(imp_median),
+                     top_impostors=top_pairs, duplicates=dup, best_impostor=best_impostor,
+                     best_impostor_with=best_with, genuine_rank2=gen_rank2, impostor_rank2=imp_rank2, n_images=n)
+
+
+def _predict_band(es, codes_sorted, genuine_sorted, n_i: int, *, seed: int = 0) -> tuple[float, float]:
+    """Scores between which the EER's neighbours most likely lie, from a random sample of impostor pairs.
+
+    The first pass keeps the scores in this band, so a second pass is needed only when the prediction misses
+    (it is checked, never trusted).  Empty (``(inf, inf)``) when the band would hold too many scores.
+    """
+    n = es.shape[0]
+    rng = np.random.default_rng(seed)
+    side = int(min(n, np.sqrt(min(SAMPLE, max(10_000, n_i // 50))) + 1))
+    a = np.sort(rng.choice(n, side, replace=False))
+    b = np.sort(rng.choice(n, side, replace=False))
+    block = es[a] @ es[b].T  # random rows against random columns: a matrix product, not a gather per pair
+    s = block[codes_sorted[a][:, None] != codes_sorted[b][None, :]]
+    if s.size == 0:
+        return np.inf, np.inf
+    s = np.sort(s)[::-1]
+    m = s.size
+    n_g = genuine_sorted.size
+    # the sample rank k where the sampled FAR meets the (exact) FRR at the k-th score
+    frr = np.searchsorted(genuine_sorted, s, side="left") / n_g
+    k = int(np.argmax(np.arange(1, m + 1) / m >= frr)) + 1
+    spread = 6 * np.sqrt(k) + 20
+    k_lo, k_hi = int(max(1, k - spread)), int(min(m, k + spread))
+    if (k_hi - k_lo) / m * n_i > BAND_MAX * 0.7:
+        return np.inf, np.inf
+    hi = s[k_lo - 1] if k_lo > 1 else np.inf
+    return float(s[k_hi - 1]), float(hi)
+
+
+def _collect(es, col_from, want_mask, scale, floor, parts, cap, progress):
+    n = es.shape[0]
+    out_s = np.empty((parts, cap))
+    out_i = np.empty((parts, cap), np.int64)
+    out_j = np.empty((parts, cap), np.int64)
+    pos = np.zeros(parts, np.int64)
+
+    def collect(p, i0, i1, j0, j1):
+        S = es[i0:i1] @ es[j0:j1].T
+        pos[p] = _collect_rows(S, i0, j0, col_from, want_mask, LO, scale, floor, out_s[p], out_i[p], out_j[p],
+                               pos[p])
+
+    _run_tiles(n, parts, collect, progress, 1)
+    if (pos > cap).any():
+        raise AssertionError(f"second pass found {pos.tolist()} scores for room for {cap} per part")
+    keep = [np.arange(int(q)) for q in pos]
+    return (np.concatenate([out_s[p, k] for p, k in enumerate(keep)]),
+            np.concatenate([out_i[p, k] for p, k in enumerate(keep)]),
+            np.concatenate([out_j[p, k] for p, k in enumerate(keep)]))
+
+
+def _parts(n: int) -> int:
+    """Threads for a scan: one per core, none idle on a small set."""
+    return max(1, min(os.cpu_count() or 1, 8, -(-n // TILE_ROWS)))
+
+
+def _run_tiles(n: int, parts: int, work, progress, pass_no: int) -> None:
+    """Run ``work(part, i0, i1, j0, j1)`` on every tile, rows of tiles dealt out to ``parts`` threads.
+
+    Each thread multiplies its own tiles with a single-threaded BLAS and counts them at once (the kernels
+    release the GIL), so the cores never wait on each other or on BLAS threads that spin.
+    """
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from threadpoolctl import threadpool_limits
+
+    row_tiles = list(range(0, n, TILE_ROWS))
+    done = [0]
+
+    def run(p):
+        for i0 in row_tiles[p::parts]:
+            i1 = min(n, i0 + TILE_ROWS)
+            for j0 in range(i0, n, TILE_COLS):
+                work(p, i0, i1, j0, min(n, j0 + TILE_COLS))
+            done[0] += 1
+
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=parts) as pool:
+        futures = [pool.submit(run, p) for p in range(parts)]
+        pending = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=0.5)
+            if progress:
+                progress(pass_no * len(row_tiles) + done[0], 2 * len(row_tiles))
+        for f in futures:
+            f.result()
+
+
+# --------------------------------------------------------------------------- bring-your-own scores
+def count_scores(scores, labels, *, queries=()) -> PairStats:
+    """:func:`scan` for scores that are already computed (``scores`` with 0/1 ``labels``): the same counting."""
+    s, y = M.check_scores(scores, labels)
+    genuine = s[y]
+    imp = np.ascontiguousarray(s[~y])
+    n_g, n_i = genuine.size, imp.size
+    th = _thresholds(genuine, queries, n_i)
+    c = _Counts.empty(1, th)
+    _count_values(imp, th.b2_lut, th.first, th.T, LO, th.scale, c.bcnt[0], c.cells[0], c.eq[0])
+    bcnt, ge, eq, lt = _finish_counts(c, th)
+    parts_roc = _curve(th, ge, eq, n_g, n_i)
+    ranks = _Ranks(bcnt, th)
+    want = _eer_targets(parts_roc, n_g, n_i, ranks)
+    bi = th.bucket(imp)
+    for b in want:
+        ranks.values[b] = np.sort(imp[bi == b])[::-1]
+    eer, at_eer = _exact_eer(parts_roc, np.sort(genuine), n_g, n_i, ranks)
+    frac = _auc(th, lt, eq, n_g, n_i)
+    thr, tps, fps = parts_roc
+    gh, ih = _hists(genuine, ge, th, n_i)
+    gq = np.searchsorted(th.T, genuine)
+    return PairStats(roc=_insert(M.RocCurve(thresholds=thr, tps=tps, fps=fps, n_genuine=n_g, n_impostor=n_i),
+                                 eer.threshold, *at_eer),
+                     auc=float(frac), auc_fraction=frac, eer=eer, genuine=genuine, genuine_a=np.zeros(0, np.int64),
+                     genuine_b=np.zeros(0, np.int64), genuine_hist=gh, impostor_hist=ih,
+                     hist_edges=HIST_EDGES.copy(),
+                     impostor_median=ranks.approx_median(n_i),
+                     top_impostors=(), duplicates=(), best_impostor=np.zeros(0), best_impostor_with=np.zeros(0, np.int64),
+                     genuine_rank2=2 * lt[gq] + eq[gq], impostor_rank2=np.zeros(0, np.int64), n_images=0)
+
+
+def estimate_bytes(n_images: int, dim: int, n_genuine: int, *, parts: int | None = None) -> int:
+    """Peak memory :func:`scan` needs beyond its inputs, in bytes (the estimate a run is checked against)."""
+    parts = parts or _parts(n_images)
+    per_image = 8 * dim * 3 + 8 * 6 + parts * 8 * 3  # embeddings (input, normalised, sorted), rows, per-part columns
+    per_genuine = 8 * 12  # scores, rows, thresholds and their counts
+    fixed = n_buckets(n_images * (n_images - 1) // 2) * 8 * (parts + 4) + TILE_ROWS * TILE_COLS * 8 * 2 + 64 * 2**20
+    return int(n_images * per_image + n_genuine * per_genuine + fixed)
+
+
+def all_pair_scores(embeddings, identities) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair's score, in ``numpy.triu_indices(n, 1)`` order of the rows, and whether it is genuine.
+
+    The scores are computed exactly as :func:`scan` computes them (the same matrix products), so metrics of
+    these arrays equal the scan's; it holds all pairs, so it is for small sets and for checking.
+    """
+    from .pairs import normalise
+
+    e = normalise(embeddings)
+    ids = np.asarray(identities)
+    n = e.shape[0]
+    if ids.shape != (n,):
+        raise ValueError(f"{n} embeddings but {ids.size} identities")
+    _, codes = np.unique(ids, return_inverse=True)
+    order, cs, starts, ends, col_from = _sort_people(codes)
+    es = np.ascontiguousarray(e[order])
+    scores = np.empty(n * (n - 1) // 2)
+    genuine = np.zeros(scores.size, bool)
+
+    def put(a_sorted, b_sorted, values, is_genuine):
+        a, b = order[a_sorted], order[b_sorted]
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        pos = lo * (2 * n - lo - 1) // 2 + (hi - lo - 1)
+        scores[pos] = values
+        genuine[pos] = is_genuine
+
+    g, ga, gb = _genuine(es, starts, ends)
+    put(ga, gb, g, True)
+
+    def tile(p, i0, i1, j0, j1):
+        S = es[i0:i1] @ es[j0:j1].T
+        rows = np.arange(i0, i1)
+        r, c = np.nonzero(np.arange(j0, j1)[None, :] >= col_from[rows][:, None])
+        put(rows[r], j0 + c, S[r, c], False)
+
+    _run_tiles(n, 1, tile, None, 0)
+    return scores, genuine
+
+
+# --------------------------------------------------------------------------- two models, pair by pair
+@njit(cache=True, nogil=True)
+def _disagree_rows(S1, S2, i0, j0, t1, t2, top_m, top_i, top_j, state, floor):
+    """Pairs (j > i) that model 1 at ``t1`` and model 2 at ``t2`` decide differently, kept by margin (the smaller
+    distance of the two scores to their thresholds), the largest :data:`TOP_KEEP` of them."""
+    n_rows, n_cols = S1.shape
+    n_top = state[0]
+    fl = floor[0]
+    for r in range(n_rows):
+        i = i0 + r
+        for c in range(max(i + 1 - j0, 0), n_cols):
+            a = S1[r, c]
+            b = S2[r, c]
+            if (a >= t1) != (b >= t2):
+                m = min(abs(a - t1), abs(b - t2))
+                if m > fl:
+                    top_m[n_top] = m
+                    top_i[n_top] = i
+                    top_j[n_top] = j0 + c
+                    n_top += 1
+                    if n_top == top_m.size:
+                        n_top = _compact(top_m, top_i, top_j)
+                        fl = top_m[n_top - 1]
+    state[0] = n_top
+    floor[0] = fl
+
+
+def disagreements(e1, e2, t1: float, t2: float, *, k: int = TOP_K) -> tuple[tuple[int, int], ...]:
+    """The ``k`` pairs of rows ``(i, j)``, ``i < j``, that two models (embeddings ``e1``, ``e2`` of the same images)
+    decide most clearly differently, each at its own threshold: clearest first (largest smaller margin)."""
+    from .pairs import normalise
+
+    a, b = normalise(e1), normalise(e2)
+    n = a.shape[0]
+    parts = _parts(n)
+    top_m = np.empty((parts, TOP_BUFFER))
+    top_i = np.empty((parts, TOP_BUFFER), np.int64)
+    top_j = np.empty((parts, TOP_BUFFER), np.int64)
+    state = np.zeros((parts, 1), np.int64)
+    floor = np.full((parts, 1), -np.inf)
+
+    def work(p, i0, i1, j0, j1):
+        _disagree_rows(a[i0:i1] @ a[j0:j1].T, b[i0:i1] @ b[j0:j1].T, i0, j0, t1, t2, top_m[p], top_i[p], top_j[p],
+                       state[p], floor[p])
+
+    _run_tiles(n, parts, work, None, 0)
+    m = np.concatenate([top_m[p, :state[p, 0]] for p in range(parts)])
+    i = np.concatenate([top_i[p, :state[p, 0]] for p in range(parts)])
+    j = np.concatenate([top_j[p, :state[p, 0]] for p in range(parts)])
+    order = np.lexsort((j, i, -m))[:k]
+    return tuple((int(i[x]), int(j[x])) for x in order)
