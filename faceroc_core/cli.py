@@ -164,7 +164,7 @@ def cmd_evaluate(ns) -> int:
                           use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                           progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
                           intervals=not ns.no_intervals, limits=Limits.of(ns.model_timeout, ns.model_memory),
-                          groups=groups, pairs=ns.pairs)
+                          groups=groups, pairs=ns.pairs, dask=ns.dask)
         finally:
             bars.close()
         if not ns.quiet and not any(sp.align for sp in specs):
@@ -366,7 +366,7 @@ def cmd_embeddings(ns) -> int:
     groups = read_groups_csv(ns.groups) if ns.groups else None
     bars = _Bars(not ns.quiet)
     ev = evaluate_embeddings(named, fars=_parse_fars(ns.far), intervals=not ns.no_intervals, groups=groups,
-                             progress=bars)
+                             progress=bars, dask=ns.dask)
     bars.close()
     write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
@@ -426,6 +426,9 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--pairs", metavar="FILE",
                     help="score only these pairs (a protocol): CSV a,b[,label] of image paths relative to --images, "
                          "or LFW's pairs.txt; default: every pair of images")
+    ev.add_argument("--dask", metavar="ADDRESS",
+                    help="count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
+                         "(needs requirements-dask.txt)")
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)
@@ -462,6 +465,9 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--threshold", type=float)
     em.add_argument("--far", metavar="F,F,...")
     em.add_argument("--no-intervals", action="store_true", help="skip the AUC intervals and paired comparisons")
+    em.add_argument("--dask", metavar="ADDRESS",
+                    help="count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
+                         "(needs requirements-dask.txt)")
     em.add_argument("--groups", metavar="CSV", help="people's attributes (as for evaluate)")
     em.add_argument("--roc", choices=["corners", "full"], default="corners")
     em.add_argument("-q", "--quiet", action="store_true")

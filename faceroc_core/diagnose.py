@@ -156,9 +156,11 @@ def people(st: PairStats, identities: np.ndarray, paths) -> tuple[Person, ...]:
     order = np.lexsort((st.genuine, gcode))
     gsorted, gc = st.genuine[order], gcode[order]
     bounds = np.searchsorted(gc, np.arange(names.size + 1))
+    by_person = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[by_person], np.arange(names.size + 1))
     out = []
     for c, name in enumerate(names):
-        idx = np.flatnonzero(codes == c)
+        idx = by_person[starts[c]:starts[c + 1]]
         gs = gsorted[bounds[c]:bounds[c + 1]]
         w = idx[int(np.argmax(st.best_impostor[idx]))]
         other = int(st.best_impostor_with[w])
@@ -171,7 +173,7 @@ def people(st: PairStats, identities: np.ndarray, paths) -> tuple[Person, ...]:
 
 # --------------------------------------------------------------------------- test-set problems
 def suspects(views: list[ModelView], identities, paths, *, duplicate_score: float = DUPLICATE_SCORE,
-             block: int = 1024) -> tuple[Suspect, ...]:
+             block: int | None = None) -> tuple[Suspect, ...]:
     """Labelling problems that every informative model agrees on (an empty tuple on a clean set).
 
     Models with an AUC under :data:`INFORMATIVE_AUC` (near chance: they find everyone alike) do not vote,
@@ -195,6 +197,7 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
     names, codes = np.unique(ids, return_inverse=True)
     n_all, n_id = ids.size, names.size
     out: list[Suspect] = []
+    block = block or max(16, (1 << 21) // max(n_id, 1))  # rows of an (rows x identities) block: 16 MB per array
 
     # the same person under two names: agreed by every model (pairs of identities, a < b -> worst mean score)
     agreed: dict[tuple[int, int], float] | None = None
@@ -220,20 +223,24 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
         agreed = found if agreed is None else {k: min(x, found[k]) for k, x in agreed.items() if k in found}
         # per image: mean score with its own identity (without itself) and with every other identity
         mid, half = (v.genuine_median + v.impostor_median) / 2, (v.genuine_median - v.impostor_median) / 2
-        for r0 in range(0, c.size, block):
-            r1 = min(c.size, r0 + block)
-            cr = c[r0:r1]
-            rows = np.arange(r1 - r0)
-            to_ids = (v.emb[r0:r1] @ sums.T) / np.maximum(counts, 1)  # (rows, n_id)
-            own_n = counts[cr] - 1
-            own_mean = np.where(own_n > 0, (to_ids[rows, cr] * counts[cr] - 1) / np.maximum(own_n, 1), np.nan)
+        own_n_all = counts[c] - 1
+        own_all = np.where(own_n_all > 0, (np.einsum("ij,ij->i", v.emb, sums[c]) - 1) / np.maximum(own_n_all, 1), np.nan)
+        look = np.flatnonzero(own_all < mid)  # only an image unlike its own person can be filed under the wrong one
+        moved_to[v.index[np.setdiff1d(np.arange(c.size), look)]] = -1  # this model rules them out
+        for r0 in range(0, look.size, block):
+            sel = look[r0:r0 + block]
+            cr = c[sel]
+            rows = np.arange(sel.size)
+            to_ids = (v.emb[sel] @ sums.T) / np.maximum(counts, 1)  # (rows, n_id)
+            own_n = own_n_all[sel]
+            own_mean = own_all[sel]
             to_ids[rows, cr] = -np.inf
             other = np.argmax(to_ids, axis=1)
             best_other = to_ids[rows, other]
             fits = best_other >= np.where(has_own, own, -np.inf)[other] - half / 2  # as alike as that person's own
             hit = (own_n > 0) & (own_mean < mid) & (best_other > mid) & (best_other - own_mean >= half) & fits
             target = np.where(hit, other, -1)
-            idx = v.index[r0:r1]
+            idx = v.index[sel]
             cur = moved_to[idx]
             moved_to[idx] = np.where(cur == -2, target, np.where(cur == target, cur, -1))
     for (a, b), worst in sorted((agreed or {}).items()):

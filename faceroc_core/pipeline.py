@@ -16,6 +16,7 @@ import numpy as np
 
 from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
+from .cluster import dask_client
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
 from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, hardest_genuine, other_scores, people,
@@ -308,6 +309,7 @@ def evaluate(
     limits: Limits | None = None,
     groups: GroupTable | None = None,
     pairs=None,
+    dask=None,
 ) -> Evaluation:
     """Evaluate every model on a labelled folder (or a :class:`Dataset`).
 
@@ -327,6 +329,7 @@ def evaluate(
         groups: people's attributes (:func:`faceroc_core.groups.read_groups_csv`): results per group.
         pairs: a protocol's pair list (a path or bytes: CSV ``a,b[,label]`` or LFW ``pairs.txt``,
             :func:`faceroc_core.pairs.read_pair_list`): only those pairs are scored, instead of all pairs.
+        dask: count the pairs on a Dask cluster (``"local"``, a scheduler address or a ``Client``; :mod:`.cluster`).
 
     Returns:
         An :class:`Evaluation`: metrics per model that ran (:meth:`Evaluation.ranked` best first), and a
@@ -352,14 +355,14 @@ def evaluate(
         return _evaluate_prepared(ds, prepared, failures, cache_dir=cache_dir, use_cache=use_cache,
                                   batch_size=batch_size, progress=progress, session_factory=session_factory,
                                   thermal_limit_c=thermal_limit_c, fars=fars, t0=t0, intervals=intervals, limits=limits,
-                                  groups=groups, protocol=protocol)
+                                  groups=groups, protocol=protocol, dask=dask)
     finally:
         for leftover in sessions.values():  # workers of models that never ran
             leftover.close()
 
 
 def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_size, progress, session_factory,
-                       thermal_limit_c, fars, t0, intervals, limits, groups=None, protocol=None):
+                       thermal_limit_c, fars, t0, intervals, limits, groups=None, protocol=None, dask=None):
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)
@@ -371,12 +374,12 @@ def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_si
         if cache is not None:
             cache.close()
     return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, intervals=intervals,
-                       groups=groups, pairs=protocol)
+                       groups=groups, pairs=protocol, dask=dask)
 
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
                 t0: float | None = None, intervals: bool = True, groups: GroupTable | None = None,
-                pairs: PairList | None = None) -> Evaluation:
+                pairs: PairList | None = None, dask=None) -> Evaluation:
     """Score all pairs and measure every model of an :class:`EmbeddingRun`.
 
     Every pair is scored and counted without being held (:func:`faceroc_core.stream.scan`), at any size.
@@ -423,13 +426,14 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_F
     if pairs is not None:
         ev = _measure_pairs(models, identities, relpaths, pairs, fars=fars, intervals=intervals)
     else:
-        ev = _measure_models(models, identities, relpaths, fars=fars, progress=progress, intervals=intervals,
-                             groups=groups)
+        with dask_client(dask) as client:
+            ev = _measure_models(models, identities, relpaths, fars=fars, progress=progress, intervals=intervals,
+                                 groups=groups, client=client)
     return replace(ev, dataset=replace(summary, suspects=ev.dataset.suspects), failures=tuple(failures) + ev.failures,
                    seconds=time.perf_counter() - t0)
 
 
-def _measure_models(models, identities, relpaths, *, fars, progress, intervals, groups) -> Evaluation:
+def _measure_models(models, identities, relpaths, *, fars, progress, intervals, groups, client=None) -> Evaluation:
     """Measure each model: ``models`` are ``(name, rows, embeddings of those rows, ModelResult fields)``.
 
     The one flow under :func:`measure_run` (images) and :func:`evaluate_embeddings` (bring your own).
@@ -445,7 +449,7 @@ def _measure_models(models, identities, relpaths, *, fars, progress, intervals, 
             if progress:
                 progress(Stage.SCORE, done, total + 1, name)
 
-        st = scan(emb, ids, progress=step)
+        st = scan(emb, ids, progress=step, client=client)
         got = _measurement(st, fars)
         _, codes = np.unique(ids, return_inverse=True)
         kept[name] = (rows, st, codes)
@@ -636,12 +640,13 @@ def _uncertainty(kept, results):
 
 
 def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, intervals: bool = True,
-                        groups: GroupTable | None = None, progress: Progress | None = None) -> Evaluation:
+                        groups: GroupTable | None = None, progress: Progress | None = None, dask=None) -> Evaluation:
     """Metrics for bring-your-own embeddings: ``{model name: (embeddings (N, d), identities (N,))}``.
 
     Every pair of each model's rows is scored by cosine, as :func:`evaluate` does for images; the "images" are
-    named by their row (``#0``, ``#1``...).  Models given the same identities in the same order are compared
-    on the same pairs (intervals and paired comparisons).
+    named by their row (``#0``, ``#1``...).  Every model must be given the same identities in the same order
+    (the same images): they are compared on the same pairs (intervals and paired comparisons).  ``dask``: count
+    the pairs on a Dask cluster (``"local"``, a scheduler address or a ``Client``; :mod:`.cluster`).
     """
     t0 = time.perf_counter()
     fars = tuple(M.check_far(f) for f in fars)
@@ -665,7 +670,9 @@ def evaluate_embeddings(named: dict, *, fars=M.DEFAULT_FARS, intervals: bool = T
             info=OnnxInfo("", (), "NCHW", None, None, None, "", int(e.shape[1]), 0, None),
             preprocessing=Preprocessing(height=1, width=1), export_max_abs_diff=None, notes=())))
     paths = np.array([f"#{i}" for i in range(first_ids.size)])
-    ev = _measure_models(models, first_ids, paths, fars=fars, progress=progress, intervals=intervals, groups=groups)
+    with dask_client(dask) as client:
+        ev = _measure_models(models, first_ids, paths, fars=fars, progress=progress, intervals=intervals,
+                             groups=groups, client=client)
     return replace(ev, seconds=time.perf_counter() - t0)
 
 

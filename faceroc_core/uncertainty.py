@@ -127,9 +127,9 @@ def _influence(dN, g_p, i_p, N2: float, auc: float) -> Influence:
 
 
 def _t(level: float, df: int) -> float:
-    from scipy.stats import t
+    from scipy.special import stdtrit  # Student-t quantile (scipy.special loads in 0.4 s, scipy.stats in 2 s)
 
-    return float(t.ppf(0.5 + level / 2, max(df, 1)))
+    return float(stdtrit(max(df, 1), 0.5 + level / 2))
 
 
 def auc_interval(inf: Influence, *, level: float = 0.95) -> Interval:
@@ -145,7 +145,7 @@ def auc_interval(inf: Influence, *, level: float = 0.95) -> Interval:
 
 def compare(better: str, a: Influence, worse: str, b: Influence, *, level: float = 0.95) -> PairedComparison:
     """``better`` against ``worse``, scored on the same images (the same people)."""
-    from scipy.stats import norm
+    from scipy.special import ndtr  # the normal CDF
 
     if a.n_people != b.n_people:
         raise ValueError(f"the models were scored on different people ({a.n_people} and {b.n_people})")
@@ -157,6 +157,6 @@ def compare(better: str, a: Influence, worse: str, b: Influence, *, level: float
         p_better = 1.0 if d > 0 else 0.0
         iv = Interval(low=d, high=d, level=level, n_people=p)
     else:
-        p_better = float(norm.cdf(d / se))
+        p_better = float(ndtr(d / se))
         iv = Interval(low=float(d - q * se), high=float(d + q * se), level=level, n_people=p)
     return PairedComparison(better=better, worse=worse, delta=float(d), interval=iv, p_better=p_better)
