@@ -17,7 +17,10 @@ Measured, each size in a fresh process:
 Targets on a 2-core machine: 100,000 images in under 15 minutes and 2 GiB,
 within 3x the floor.
 
-Run: python benchmarks/bench_scale.py [--sizes 10000,30000,100000] [--dim 128]
+``--evaluate-n N``: the ``evaluate`` command itself on N small generated photos (10 per person) with a small
+ONNX model, to check that a set that size is neither refused nor killed; prints its time and peak memory.
+
+Run: python benchmarks/bench_scale.py [--sizes 10000,30000,100000] [--dim 128] [--evaluate-n 30000]
 """
 from __future__ import annotations
 
@@ -69,11 +72,47 @@ def child(n: int, dim: int) -> dict:
             "interval": [iv.low, iv.high], "roc_points": len(r.roc)}
 
 
+def evaluate_images(n: int) -> None:
+    import tempfile
+
+    from PIL import Image
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import make_linear_onnx
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "faces"
+        t = time.perf_counter()
+        for k in range(n // 10):
+            base = np.kron(rng.uniform(40, 215, size=(6, 6, 3)), np.ones((4, 4, 1)))
+            d = root / f"p{k:05d}"
+            d.mkdir(parents=True)
+            for j in range(10):
+                img = np.clip(base + rng.normal(0, 30, base.shape), 0, 255).astype(np.uint8)
+                Image.fromarray(img).save(d / f"{j}.png")
+        made = time.perf_counter() - t
+        model = make_linear_onnx(Path(tmp) / "m.onnx", h=24, w=24, dim=128)
+        out = Path(tmp) / "o.json"
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "faceroc_core", "evaluate", "--images", str(root), "--model",
+                            str(model), "--preset", "unit", "--json", str(out), "--cache-dir", str(Path(tmp) / "c"),
+                            "-q"], cwd=ROOT, capture_output=True, text=True)
+        took = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        d = json.loads(out.read_text()) if out.exists() else {}
+        m = (d.get("models") or [{}])[0]
+        print(f"evaluate on {n:,} photos ({made:.0f} s to write them): exit {r.returncode} in {took:.0f} s, "
+              f"peak RSS of the largest child {peak / 2**30:.2f} GB, {m.get('n_genuine', 0):,} + "
+              f"{m.get('n_impostor', 0):,} pairs, AUC {m.get('auc')}" + (f"\n{r.stderr[-2000:]}" if r.returncode else ""))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--evaluate-n", type=int, metavar="N", help="also run `evaluate` on N generated photos")
     ns = ap.parse_args()
     if ns.child:
         print(json.dumps(child(ns.child, ns.dim)))
@@ -91,6 +130,8 @@ def main() -> None:
               f"{d['auc']:.6f} ({d['interval'][0]:.6f}-{d['interval'][1]:.6f}), EER {d['eer']:.5f}, "
               f"{d['roc_points']:,} ROC points")
         sys.stdout.flush()
+    if ns.evaluate_n:
+        evaluate_images(ns.evaluate_n)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ _logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def dask_client(spec):
+def dask_client(spec, *, timeout: str = "20s"):
     """A ``dask.distributed.Client`` for ``spec`` (``None``: yields None; ``"local"``; a scheduler address; or a
     ``Client`` already made, left open)."""
     if spec is None or spec == "":
@@ -39,7 +39,7 @@ def dask_client(spec):
             yield client
         return
     try:
-        client = Client(str(spec), timeout="20s")
+        client = Client(str(spec), timeout=timeout)
     except OSError as e:
         raise FaceROCError(f"cannot reach the Dask scheduler at {spec}: {e}",
                            hint="check the address (tcp://host:8786) and that the scheduler is running") from None

@@ -163,16 +163,24 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
             for c in range(c0, n_cols):
                 s = row[c]
                 if s > fl:
-                    top_s[n_top] = s
-                    top_i[n_top] = i
-                    top_j[n_top] = j0 + c
-                    n_top += 1
-                    if n_top == top_s.size:
-                        n_top = _compact(top_s, top_i, top_j)
-                        fl = top_s[n_top - 1]
+                    n_top, fl = _push(top_s, top_i, top_j, n_top, s, i, j0 + c, fl)
     state[0] = n_band
     state[1] = n_top
     floor[0] = fl
+
+
+@njit(cache=True, inline="always")
+def _push(top_s, top_i, top_j, n, value, i, j, fl):
+    """Keep ``(value, i, j)`` among the highest; when the buffer is full, the best :data:`TOP_KEEP` stay and the
+    floor rises to the lowest of them.  Returns the new fill and floor."""
+    top_s[n] = value
+    top_i[n] = i
+    top_j[n] = j
+    n += 1
+    if n == top_s.size:
+        n = _compact(top_s, top_i, top_j)
+        fl = top_s[n - 1]
+    return n, fl
 
 
 @njit(cache=True, nogil=True)
@@ -854,7 +862,9 @@ def estimate_bytes(n_images: int, dim: int, n_genuine: int) -> int:
     Measured on 128-d and 512-d synthetic sets of 10,000 to 100,000 images (``benchmarks/bench_scale.py`` prints
     the estimate against the real peak at each size); the impostor pairs never count: they are not held.
     """
-    return int(100 * 2**20 + n_images * (11 * dim + 1100) + 160 * n_genuine)
+    n_impostor = n_images * (n_images - 1) // 2 - n_genuine
+    sample = min(SAMPLE, max(10_000, n_impostor // 50))  # the EER prediction's block of scores (_predict_band)
+    return int(100 * 2**20 + n_images * (11 * dim + 1100) + 160 * n_genuine + 16 * sample)
 
 
 def all_pair_scores(embeddings, identities) -> tuple[np.ndarray, np.ndarray]:
@@ -912,13 +922,7 @@ def _disagree_rows(S1, S2, i0, j0, t1, t2, top_m, top_i, top_j, state, floor):
             if (a >= t1) != (b >= t2):
                 m = min(abs(a - t1), abs(b - t2))
                 if m > fl:
-                    top_m[n_top] = m
-                    top_i[n_top] = i
-                    top_j[n_top] = j0 + c
-                    n_top += 1
-                    if n_top == top_m.size:
-                        n_top = _compact(top_m, top_i, top_j)
-                        fl = top_m[n_top - 1]
+                    n_top, fl = _push(top_m, top_i, top_j, n_top, m, i, j0 + c, fl)
     state[0] = n_top
     floor[0] = fl
 

@@ -498,3 +498,32 @@ def test_groups_csv_on_faces_gives_results_per_group_on_compare():
     assert set(table["group"]) == {"low", "high"} and len(table) == 6  # 3 models x 2 groups
     assert (table["people"] == 10).all()
     assert any("rate at the global threshold" in json.dumps(s) for s in chart_specs(at))
+
+
+def test_dashboard_shows_the_cli_numbers_for_the_same_run(tmp_path):
+    """The demo on the dashboard and `python -m faceroc_core evaluate --config demo/demo.toml`: one pipeline, the
+    same AUC, interval, EER, TAR@FAR and confusion matrix at a threshold."""
+    import json
+
+    from faceroc_core.cli import main
+
+    out, csv_out = tmp_path / "demo.json", tmp_path / "demo.csv"
+    assert main(["evaluate", "--config", str(ROOT / "demo" / "demo.toml"), "--json", str(out), "--csv", str(csv_out),
+                 "--threshold", "0.9", "--cache-dir", str(tmp_path / "c"), "-q"]) == 0
+    cli = {m["name"]: m for m in json.loads(out.read_text())["models"]}
+    at = start()
+    df = at.dataframe[0].value
+    for _, row in df.iterrows():
+        m = cli[row.iloc[0]]
+        assert row["AUC"] == m["auc"] and row["EER"] == m["eer"]
+        assert row["TAR@FAR=0.001"] == m["tar_at_far"]["0.001"]
+        iv = m["auc_interval"]
+        assert row.iloc[2] == f"{iv['low']:.3f} – {iv['high']:.3f}"
+    at.slider(key="threshold").set_value(0.9).run()
+    import pandas as pd
+
+    rows = pd.read_csv(csv_out)
+    shown = [tb.value for tb in at.table]
+    for name, tb in zip(df.iloc[:, 0], shown):
+        r = rows[rows["model"] == name].iloc[0]
+        assert tb.to_numpy().ravel().tolist() == [r["tp"], r["fn"], r["fp"], r["tn"]]  # accepted / rejected

@@ -31,6 +31,6 @@ def test_an_unreachable_scheduler_is_a_clear_error():
     from faceroc_core.cluster import dask_client
 
     with pytest.raises(FaceROCError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9") as e:
-        with dask_client("tcp://127.0.0.1:9"):
+        with dask_client("tcp://127.0.0.1:9", timeout="2s"):
             pass
     assert "scheduler is running" in e.value.hint
