@@ -95,15 +95,19 @@ def evaluate_images(n: int) -> None:
         model = make_linear_onnx(Path(tmp) / "m.onnx", h=24, w=24, dim=128)
         out = Path(tmp) / "o.json"
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "faceroc_core", "evaluate", "--images", str(root), "--model",
-                            str(model), "--preset", "unit", "--json", str(out), "--cache-dir", str(Path(tmp) / "c"),
-                            "-q"], cwd=ROOT, capture_output=True, text=True)
+        cli = [sys.executable, "-m", "faceroc_core", "evaluate", "--images", str(root), "--model", str(model),
+               "--preset", "unit", "--json", str(out), "--cache-dir", str(Path(tmp) / "c"), "-q"]
+        # a wrapper process reports the peak memory of the CLI (and of the model's worker), nothing else's
+        wrap = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+                "sys.stderr.write(r.stderr); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+                "sys.exit(r.returncode)")
+        r = subprocess.run([sys.executable, "-c", wrap, *cli], cwd=ROOT, capture_output=True, text=True)
         took = time.perf_counter() - t
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        peak = int(r.stdout.strip() or 0) * 1024
         d = json.loads(out.read_text()) if out.exists() else {}
         m = (d.get("models") or [{}])[0]
         print(f"evaluate on {n:,} photos ({made:.0f} s to write them): exit {r.returncode} in {took:.0f} s, "
-              f"peak RSS of the largest child {peak / 2**30:.2f} GB, {m.get('n_genuine', 0):,} + "
+              f"peak RSS {peak / 2**30:.2f} GB, {m.get('n_genuine', 0):,} + "
               f"{m.get('n_impostor', 0):,} pairs, AUC {m.get('auc')}" + (f"\n{r.stderr[-2000:]}" if r.returncode else ""))
 
 

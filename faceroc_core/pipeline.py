@@ -16,7 +16,7 @@ import numpy as np
 
 from . import metrics as M
 from .cache import EmbeddingCache, default_cache_dir
-from .cluster import dask_client
+from .cluster import dask_client, embed_on_cluster
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
 from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, hardest_genuine, other_scores, people,
@@ -366,15 +366,19 @@ def _evaluate_prepared(ds, prepared, failures, *, cache_dir, use_cache, batch_si
     if not prepared:
         return Evaluation(dataset=summarise_dataset(ds), models=(), failures=tuple(failures), fars=fars,
                           seconds=time.perf_counter() - t0)
-    cache = EmbeddingCache(cache_dir) if use_cache else None
-    try:
-        run = embed(ds.images, prepared, cache=cache, batch_size=batch_size, progress=progress,
-                    session_factory=session_factory, thermal_limit_c=thermal_limit_c, limits=limits)
-    finally:
-        if cache is not None:
-            cache.close()
-    return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, intervals=intervals,
-                       groups=groups, pairs=protocol, dask=dask)
+    with dask_client(dask) as client:
+        if client is not None:  # the images are embedded on the cluster's workers, in shards
+            run = embed_on_cluster(ds.images, prepared, client, batch_size=batch_size, progress=progress)
+        else:
+            cache = EmbeddingCache(cache_dir) if use_cache else None
+            try:
+                run = embed(ds.images, prepared, cache=cache, batch_size=batch_size, progress=progress,
+                            session_factory=session_factory, thermal_limit_c=thermal_limit_c, limits=limits)
+            finally:
+                if cache is not None:
+                    cache.close()
+        return measure_run(ds, run, failures=failures, fars=fars, progress=progress, t0=t0, intervals=intervals,
+                           groups=groups, pairs=protocol, dask=client)
 
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), fars=M.DEFAULT_FARS, progress: Progress | None = None,
@@ -438,7 +442,7 @@ def _measure_models(models, identities, relpaths, *, fars, progress, intervals, 
 
     The one flow under :func:`measure_run` (images) and :func:`evaluate_embeddings` (bring your own).
     """
-    results, kept, views = [], {}, []
+    results, kept, views, failures = [], {}, [], []
     for name, rows, emb, extra in models:
         ids = identities[rows]
         check_memory(rows.size, dim=emb.shape[1], n_genuine=pair_counts(np.unique(ids, return_counts=True)[1])[0])
@@ -449,7 +453,11 @@ def _measure_models(models, identities, relpaths, *, fars, progress, intervals, 
             if progress:
                 progress(Stage.SCORE, done, total + 1, name)
 
-        st = scan(emb, ids, progress=step, client=client)
+        try:
+            st = scan(emb, ids, progress=step, client=client)
+        except FaceROCError as e:  # this model's scores cannot be measured: it fails alone
+            failures.append(ModelFailure(name=name, source=extra["source"], error=f"{extra['source']}: {e}"))
+            continue
         got = _measurement(st, fars)
         _, codes = np.unique(ids, return_inverse=True)
         kept[name] = (rows, st, codes)
@@ -472,8 +480,8 @@ def _measure_models(models, identities, relpaths, *, fars, progress, intervals, 
     ivs, comps, note = ({}, (), None)
     if intervals and kept:
         ivs, comps, note = _uncertainty(kept, results)
-    return Evaluation(dataset=summary, models=tuple(results), failures=(), fars=tuple(fars), auc_intervals=ivs,
-                      comparisons=tuple(comps), uncertainty_note=note, disagreements=disagree)
+    return Evaluation(dataset=summary, models=tuple(results), failures=tuple(failures), fars=tuple(fars),
+                      auc_intervals=ivs, comparisons=tuple(comps), uncertainty_note=note, disagreements=disagree)
 
 
 def _protocol(ds: Dataset, pairs) -> tuple[Dataset, PairList]:

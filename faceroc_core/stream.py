@@ -49,7 +49,7 @@ TILE_ROWS, TILE_COLS = 256, 8192
 GRID = np.arange(-1000, 1001) / 1000  # exact counts at every 0.001 step (what a threshold slider picks)
 HIST_BINS = 80
 HIST_EDGES = np.linspace(-1.0, 1.0, HIST_BINS + 1)
-MAX_COLLECT = 20_000_000  # impostor scores a second pass may keep (160 MB); more would mean massive exact ties
+MAX_COLLECT = 4_000_000  # distinct impostor scores a second pass may keep (64 MB with their counts)
 TOP_K = 20
 DUPLICATE_SCORE = 0.995
 MAX_DUPLICATES = 2_000
@@ -213,24 +213,48 @@ def _count_values(V, lut, first, T, lo, scale, bcnt, cells, eq):
 
 
 @njit(cache=True, nogil=True)
-def _collect_rows(S, i0, j0, col_from, want, lo, scale, floor, out_s, out_i, out_j, pos):
-    """Second pass: keep the impostor scores whose bucket is wanted, or that are ``>= floor``, with their images.
-    Returns the new fill position (scores past the buffer's end are counted, not kept)."""
+def _collect_rows(S, i0, j0, col_from, want, lo, scale, out_s, out_c, state):
+    """Second pass: keep the impostor scores whose bucket is wanted, as distinct values with counts.
+
+    When the buffer fills, equal values are merged (a model whose scores tie massively needs little room); when
+    even distinct values overflow it, ``state[1]`` is set and the caller stops: too many to rank exactly.
+    """
     n_rows, n_cols = S.shape
     k = want.size
     cap = out_s.size
+    n = state[0]
     for r in range(n_rows):
         i = i0 + r
         c0 = max(col_from[i] - j0, 0)
         for c in range(c0, n_cols):
             s = S[r, c]
-            if want[_bucket(s, lo, scale, k)] or s >= floor:
-                if pos < cap:
-                    out_s[pos] = s
-                    out_i[pos] = i
-                    out_j[pos] = j0 + c
-                pos += 1
-    return pos
+            if want[_bucket(s, lo, scale, k)]:
+                out_s[n] = s
+                out_c[n] = 1
+                n += 1
+                if n == cap:
+                    n = _merge_equal(out_s, out_c, n)
+                    if n > cap // 2:
+                        state[1] = 1
+                        state[0] = 0
+                        return
+    state[0] = n
+
+
+@njit(cache=True, nogil=True)
+def _merge_equal(out_s, out_c, n):
+    """Sort the first ``n`` values and merge equal ones (adding their counts); returns how many remain."""
+    order = np.argsort(out_s[:n])
+    vs, cs = out_s[:n][order].copy(), out_c[:n][order].copy()
+    m = 0
+    for x in range(n):
+        if m > 0 and vs[x] == out_s[m - 1]:
+            out_c[m - 1] += cs[x]
+        else:
+            out_s[m] = vs[x]
+            out_c[m] = cs[x]
+            m += 1
+    return m
 
 
 # --------------------------------------------------------------------------- results
@@ -331,7 +355,18 @@ class _Ranks:
         self.bcnt = bcnt
         self.th = th
         self.above = np.cumsum(bcnt[::-1])[::-1] - bcnt  # impostors in higher buckets
-        self.values: dict[int, np.ndarray] = {}  # bucket -> its scores, descending
+        self.values: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # bucket -> (distinct scores descending, counts)
+
+    def put(self, b: int, values: np.ndarray, counts: np.ndarray | None = None) -> None:
+        """Bucket ``b``'s impostor scores (``counts[k]`` copies of ``values[k]``; one each without ``counts``)."""
+        if counts is None:
+            u, c = np.unique(values, return_counts=True)
+        else:
+            u, inv = np.unique(values, return_inverse=True)
+            c = np.bincount(inv, weights=counts, minlength=u.size).astype(np.int64)
+        if int(c.sum()) != int(self.bcnt[b]):
+            raise AssertionError(f"bucket {b}: {int(c.sum())} scores collected, {int(self.bcnt[b])} counted")
+        self.values[b] = (u[::-1], c[::-1])
 
     def bucket_of(self, r: int) -> int:
         """The bucket holding the ``r``-th highest impostor."""
@@ -343,7 +378,8 @@ class _Ranks:
 
     def value(self, r: int) -> float:
         b = self.bucket_of(r)
-        return float(self.values[b][r - 1 - int(self.above[b])])
+        u, c = self.values[b]
+        return float(u[int(np.searchsorted(np.cumsum(c), r - int(self.above[b])))])
 
     def approx_median(self, n: int) -> float:
         """The median impostor score to within a bucket's width (2 / K), interpolated inside its bucket."""
@@ -357,9 +393,12 @@ class _Ranks:
 
     def count_above(self, v: float) -> int:
         """Impostors > ``v`` for a value whose bucket (and the next non-empty one) was collected."""
-        b = self.bk(v)
-        vals = self.values[b]
-        return int(self.above[b]) + int(np.sum(vals > v))
+        u, c = self.values[self.bk(v)]
+        return int(self.above[self.bk(v)]) + int(c[u > v].sum())
+
+    def count_equal(self, v: float) -> int:
+        u, c = self.values[self.bk(v)]
+        return int(c[u == v].sum())
 
 
 def _eer_targets(roc_parts, n_g: int, n_i: int, ranks: _Ranks) -> set[int]:
@@ -414,7 +453,7 @@ def _exact_eer(roc_parts, genuine_sorted, n_g, n_i, ranks: _Ranks):
         f = _first_rank(int(tps[i]), int(fps[i - 1]), int(fps[i]), n_g, n_i)
         v = ranks.value(f)
         prev_fp = ranks.count_above(v)
-        cross = (v, int(tps[i]), prev_fp + int(np.sum(ranks.values[ranks.bk(v)] == v)))
+        cross = (v, int(tps[i]), prev_fp + ranks.count_equal(v))
     else:  # the crossing is at a genuine threshold; the point before it accepts the scores above it
         v = float(thr[i])
         cross = (v, int(tps[i]), int(fps[i]))
@@ -578,21 +617,18 @@ def scan(embeddings, identities, *, queries=(), progress=None, client=None) -> P
         vals = got.band
         bv = th.bucket(vals)
         for b in inside:
-            ranks.values[b] = np.sort(vals[bv == b])[::-1]
+            ranks.put(b, vals[bv == b])
     missing = want - inside
     if missing:  # the prediction missed: a second pass collects the scores either side of the EER
         _logger.info("EER outside the predicted band [%.6f, %.6f]: second pass", band_lo, band_hi)
         want_mask = np.zeros(th.k, np.uint8)
         want_mask[list(missing)] = 1
-        expect = int(bcnt[want_mask.astype(bool)].sum())
-        if expect > MAX_COLLECT:
-            raise ScoresError(f"{expect:,} impostor pairs tie within one part in {th.k:,} of the score range, too "
-                              "many to rank exactly", hint="check the model: its embeddings are (nearly) all the same")
         cap = int(c.bcnt[:, want_mask.astype(bool)].sum(axis=1).max()) + 1  # per part, as the first pass counted
-        vals, _, _ = _collect(es, col_from, want_mask, th.scale, np.inf, parts, cap, progress)
+        vals, counts = _collect(es, col_from, want_mask, th.scale, min(cap, MAX_COLLECT // parts + 1), parts,
+                                progress)
         bv = th.bucket(vals)
         for b in missing:
-            ranks.values[b] = np.sort(vals[bv == b])[::-1]
+            ranks.put(b, vals[bv == b], counts[bv == b])
     eer, at_eer = _exact_eer(parts_roc, gs, n_g, n_i, ranks)
     imp_median = ranks.approx_median(n_i)
     # the highest impostor pairs (ties broken by image rows), the duplicates
@@ -765,25 +801,25 @@ def _predict_band(es, codes_sorted, genuine_sorted, n_i: int, *, seed: int = 0) 
     return float(s[k_hi - 1]), float(hi)
 
 
-def _collect(es, col_from, want_mask, scale, floor, parts, cap, progress):
+def _collect(es, col_from, want_mask, scale, cap, parts, progress):
+    """Second pass: every impostor score of the wanted buckets, as (distinct values, counts)."""
     n = es.shape[0]
     out_s = np.empty((parts, cap))
-    out_i = np.empty((parts, cap), np.int64)
-    out_j = np.empty((parts, cap), np.int64)
-    pos = np.zeros(parts, np.int64)
+    out_c = np.empty((parts, cap), np.int64)
+    state = np.zeros((parts, 2), np.int64)
 
     def collect(p, i0, i1, j0, j1):
-        S = es[i0:i1] @ es[j0:j1].T
-        pos[p] = _collect_rows(S, i0, j0, col_from, want_mask, LO, scale, floor, out_s[p], out_i[p], out_j[p],
-                               pos[p])
+        if not state[p, 1]:
+            _collect_rows(es[i0:i1] @ es[j0:j1].T, i0, j0, col_from, want_mask, LO, scale, out_s[p], out_c[p],
+                          state[p])
 
     _run_tiles(n, parts, collect, progress, 1)
-    if (pos > cap).any():
-        raise AssertionError(f"second pass found {pos.tolist()} scores for room for {cap} per part")
-    keep = [np.arange(int(q)) for q in pos]
-    return (np.concatenate([out_s[p, k] for p, k in enumerate(keep)]),
-            np.concatenate([out_i[p, k] for p, k in enumerate(keep)]),
-            np.concatenate([out_j[p, k] for p, k in enumerate(keep)]))
+    if state[:, 1].any():
+        raise ScoresError(f"more than {cap * parts // 2:,} different impostor scores lie within one part in "
+                          f"{want_mask.size:,} of the score range, too many to rank exactly",
+                          hint="evaluate fewer images, or check the model (its scores crowd into one value)")
+    return (np.concatenate([out_s[p, :state[p, 0]] for p in range(parts)]),
+            np.concatenate([out_c[p, :state[p, 0]] for p in range(parts)]))
 
 
 def _parts(n: int) -> int:
@@ -838,7 +874,7 @@ def count_scores(scores, labels, *, queries=()) -> PairStats:
     want = _eer_targets(parts_roc, n_g, n_i, ranks)
     bi = th.bucket(imp)
     for b in want:
-        ranks.values[b] = np.sort(imp[bi == b])[::-1]
+        ranks.put(b, imp[bi == b])
     eer, at_eer = _exact_eer(parts_roc, np.sort(genuine), n_g, n_i, ranks)
     frac = _auc(th, lt, eq, n_g, n_i)
     thr, tps, fps = parts_roc

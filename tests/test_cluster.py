@@ -34,3 +34,18 @@ def test_an_unreachable_scheduler_is_a_clear_error():
         with dask_client("tcp://127.0.0.1:9", timeout="2s"):
             pass
     assert "scheduler is running" in e.value.hint
+
+
+def test_evaluate_embeds_in_shards_on_the_workers_and_gives_the_same_results(tmp_path):
+    from helpers import ROOT
+
+    base = ["evaluate", "--config", str(ROOT / "demo" / "demo.toml"), "--no-cache", "-q"]
+    here, there = tmp_path / "here.json", tmp_path / "there.json"
+    assert main(base + ["--json", str(here)]) == 0
+    assert main(base + ["--json", str(there), "--dask", "local"]) == 0
+    a, b = json.loads(here.read_text()), json.loads(there.read_text())
+    assert [m["name"] for m in a["models"]] == [m["name"] for m in b["models"]] and len(a["models"]) == 3
+    for x, y in zip(a["models"], b["models"]):
+        assert y["auc"] == pytest.approx(x["auc"], abs=1e-6) and y["eer"] == pytest.approx(x["eer"], abs=1e-6)
+        assert (y["n_genuine"], y["n_impostor"]) == (x["n_genuine"], x["n_impostor"])
+    assert a["dataset"]["n_images"] == b["dataset"]["n_images"] == 200

@@ -74,6 +74,14 @@ def test_exact_with_tiny_tiles_many_threads_and_a_missed_prediction(monkeypatch)
     for step in (None, 1.0):
         assert_exact(*faces(400, 5, step=step, seed=3))
     assert len(collected) == 2
+    # little room: massive exact ties are merged as they come (a collapsed model still gets its exact EER) ...
+    monkeypatch.setattr(stream, "MAX_COLLECT", 48)
+    e, ids = faces(400, 3, step=1.0, seed=4)
+    e[::2] = e[0]  # half the images give one and the same embedding
+    assert_exact(e, ids)
+    # ... while too many different scores in the EER's bucket are refused with the reason, never guessed
+    with pytest.raises(ScoresError, match="too many to rank exactly"):
+        stream.scan(*faces(400, 5, seed=3))
 
 
 def test_the_row_of_each_pair_and_each_image_best_match():
