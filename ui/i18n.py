@@ -222,11 +222,11 @@ S: dict[str, dict[str, str]] = {
                         "ja": "CSV の {unknown} 人はこの顔画像にいません。ここにいる {missing} 人は CSV に行がありません（どのグループにも入りません）。"},
     "groups.remove": {"en": "Remove the groups", "ja": "グループを外す"},
     "groups.results": {"en": "Groups of people", "ja": "人物のグループ"},
-    "groups.results_how": {"en": "Each model on the pairs within each group: AUC with its 95% interval (resampling the "
-                                 "people), and the false match (FMR) and false non-match (FNMR) rates at one threshold for "
+    "groups.results_how": {"en": "Each model on the pairs within each group: AUC with its 95% interval over "
+                                 "people, and the false match (FMR) and false non-match (FNMR) rates at one threshold for "
                                  "everyone, the one that gives FMR = 0.001 on all pairs (as NIST reports demographic "
                                  "differences). Groups too small to tell are marked, not ranked.",
-                           "ja": "各グループ内のペアでの各モデルの結果: AUC と 95% 区間（人物の再標本化）、そして全ペアで FMR = 0.001 となる共通のしきい値での"
+                           "ja": "各グループ内のペアでの各モデルの結果: AUC と人物にもとづく 95% 区間、そして全ペアで FMR = 0.001 となる共通のしきい値での"
                                  "他人誤一致率（FMR）と本人誤不一致率（FNMR）（NIST の属性別評価と同じ方法）。判断できないほど小さいグループは印を付け、順位付けしません。"},
     "groups.attribute": {"en": "Attribute", "ja": "属性"},
     "groups.col.group": {"en": "group", "ja": "グループ"},
