@@ -540,6 +540,20 @@ def _sort_people(codes: np.ndarray):
     return order, cs, starts, ends, col_from
 
 
+def _by_person(embeddings, identities):
+    """The unit-norm float64 embeddings sorted by person (``es``), the order (``es[k]`` is row ``order[k]``), the
+    person codes in that order, each person's first and end rows, and each row's first column of a later person."""
+    from .pairs import normalise
+
+    e = normalise(embeddings)
+    ids = np.asarray(identities)
+    if ids.shape != (e.shape[0],):
+        raise ValueError(f"{e.shape[0]} embeddings but {ids.size} identities")
+    _, codes = np.unique(ids, return_inverse=True)
+    order, cs, starts, ends, col_from = _sort_people(codes)
+    return np.ascontiguousarray(e[order]), order, cs, starts, ends, col_from
+
+
 def _genuine(e_sorted, starts, ends):
     """Genuine scores (rows of the identity-sorted images), person by person."""
     from threadpoolctl import threadpool_limits
@@ -579,16 +593,8 @@ def scan(embeddings, identities, *, queries=(), progress=None, client=None) -> P
     >>> st.auc, st.roc.n_genuine, st.roc.n_impostor
     (1.0, 2, 4)
     """
-    from .pairs import normalise
-
-    e = normalise(embeddings)
-    ids = np.asarray(identities)
-    n = e.shape[0]
-    if ids.shape != (n,):
-        raise ValueError(f"{n} embeddings but {ids.size} identities")
-    _, codes = np.unique(ids, return_inverse=True)
-    order, cs, starts, ends, col_from = _sort_people(codes)
-    es = np.ascontiguousarray(e[order])
+    es, order, cs, starts, ends, col_from = _by_person(embeddings, identities)
+    n = es.shape[0]
     genuine, ga, gb = _genuine(es, starts, ends)
     n_g = genuine.size
     n_i = n * (n - 1) // 2 - n_g
@@ -909,16 +915,8 @@ def all_pair_scores(embeddings, identities) -> tuple[np.ndarray, np.ndarray]:
     The scores are computed exactly as :func:`scan` computes them (the same matrix products), so metrics of
     these arrays equal the scan's; it holds all pairs, so it is for small sets and for checking.
     """
-    from .pairs import normalise
-
-    e = normalise(embeddings)
-    ids = np.asarray(identities)
-    n = e.shape[0]
-    if ids.shape != (n,):
-        raise ValueError(f"{n} embeddings but {ids.size} identities")
-    _, codes = np.unique(ids, return_inverse=True)
-    order, cs, starts, ends, col_from = _sort_people(codes)
-    es = np.ascontiguousarray(e[order])
+    es, order, cs, starts, ends, col_from = _by_person(embeddings, identities)
+    n = es.shape[0]
     scores = np.empty(n * (n - 1) // 2)
     genuine = np.zeros(scores.size, bool)
 
