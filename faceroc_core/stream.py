@@ -22,11 +22,12 @@ How an impostor score finds its place fast: the score range is cut into
 up to :data:`K_MAX` equal buckets (the bucket of a value is a monotone function
 of it, computed the same way for scores and thresholds).  A bucket holding no
 threshold maps to one place at once; a bucket holding thresholds is searched
-exactly.  Per-bucket counts also say, after the first pass, which few buckets
-hold the impostor scores of a given rank; a second pass collects just those
-values (the scores either side of the equal error rate, the median, the
-highest-scoring impostor pairs), so the EER is interpolated between the very
-points of the full ROC that scikit-learn's curve has.
+exactly.  Per-bucket counts also say, after the pass, which few buckets hold
+the impostor scores of a given rank: the scores either side of the equal
+error rate, kept in the same pass from a band predicted on a sample (or, when
+the prediction misses, collected by a second pass), so the EER is
+interpolated between the very points of the full ROC that scikit-learn's
+curve has.  The highest-scoring impostor pairs are kept as the pass goes.
 """
 from __future__ import annotations
 
@@ -62,12 +63,9 @@ BAND_MAX = 8_000_000  # impostor scores the first pass may keep around the predi
 # --------------------------------------------------------------------------- kernels (numba)
 @njit(cache=True, inline="always")
 def _bucket(s, lo, scale, k):
-    x = (s - lo) * scale
-    if not x > 0.0:  # below the range (or -0.0)
-        return 0
-    if x >= k:
-        return k - 1
-    return int(x)
+    """The bucket (0..k-1) of score ``s``: monotone in ``s``, the same for scores and thresholds.  Clamped in
+    floating point and converted to int32, which vectorises (AVX2 has no float64 -> int64 conversion)."""
+    return np.int32(min(max((s - lo) * scale, 0.0), k - 0.5))
 
 
 @njit(cache=True)
@@ -101,7 +99,7 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
     n_band = state[0]
     n_top = state[1]
     fl = floor[0]
-    bb = np.empty(n_cols, np.int32)  # float64 -> int32 converts four at a time (there is no AVX2 int64 one)
+    bb = np.empty(n_cols, np.int32)
     vb = np.empty(n_cols, np.int64)
     cb = col_b2[j0:j0 + n_cols]  # views: the compiler then knows they do not overlap the tile
     cm = col_max[j0:j0 + n_cols]
@@ -116,9 +114,7 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
         best = -np.inf
         for c in range(c0, n_cols):
             s = row[c]
-            x = (s - lo) * scale
-            x = min(max(x, 0.0), k - 0.5)
-            bb[c] = np.int32(x)
+            bb[c] = _bucket(s, lo, scale, k)
             best = max(best, s)
         # 2. counts, each score's 2 * #genuine above it, the scores in the band
         acc = 0
@@ -127,16 +123,8 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
             bl[b, 1] += 1
             b2 = np.int64(bl[b, 0])
             if b2 < 0:  # thresholds in this bucket: find the place exactly
-                s = row[c]
-                q = first[b]
-                end = first[b + 1]
-                while q < end and T[q] <= s:
-                    q += 1
-                cells[q] += 1
-                b2 = g_ge2[q]
-                if q > 0 and T[q - 1] == s:
-                    eq[q - 1] += 1
-                    b2 += gen_at[q - 1]
+                q, tie = _place(row[c], first[b], first[b + 1], T, cells, eq)
+                b2 = g_ge2[q] + (gen_at[q - 1] if tie else 0)
             vb[c] = b2
             acc += b2
             s = row[c]
@@ -167,6 +155,19 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
     state[0] = n_band
     state[1] = n_top
     floor[0] = fl
+
+
+@njit(cache=True, inline="always")
+def _place(s, q, end, T, cells, eq):
+    """Count score ``s`` exactly in a bucket whose thresholds are ``T[q:end]``: in cell ``#thresholds <= s``, and
+    as equal to the threshold below when it is.  Returns (the cell, whether ``s`` equals that threshold)."""
+    while q < end and T[q] <= s:
+        q += 1
+    cells[q] += 1
+    tie = q > 0 and T[q - 1] == s
+    if tie:
+        eq[q - 1] += 1
+    return q, tie
 
 
 @njit(cache=True, inline="always")
@@ -203,13 +204,7 @@ def _count_values(V, lut, first, T, lo, scale, bcnt, cells, eq):
         b = _bucket(s, lo, scale, k)
         bcnt[b] += 1
         if lut[b] < 0:
-            q = first[b]
-            end = first[b + 1]
-            while q < end and T[q] <= s:
-                q += 1
-            cells[q] += 1
-            if q > 0 and T[q - 1] == s:
-                eq[q - 1] += 1
+            _place(s, first[b], first[b + 1], T, cells, eq)
 
 
 @njit(cache=True, nogil=True)
@@ -335,8 +330,9 @@ class _Counts:
                    np.zeros((parts, th.T.size), np.int64))
 
 
-def _finish_counts(c: _Counts, th: _Thresholds):
-    """(bucket counts, impostors >= T[q], impostors == T[q], impostors < T[q])."""
+def _finish_counts(c, th: _Thresholds):
+    """(bucket counts, impostors >= T[q], impostors == T[q], impostors < T[q]) from per-part counts ``c`` (a
+    :class:`_Counts` or the first pass's :class:`_PartResult`)."""
     bcnt = c.bcnt.sum(axis=0)
     cells = c.cells.sum(axis=0)
     eq = c.eq.sum(axis=0)
@@ -372,9 +368,12 @@ class _Ranks:
         """The bucket holding the ``r``-th highest impostor."""
         return int(np.flatnonzero((self.above < r) & (self.above + self.bcnt >= r))[-1])
 
-    def next_above(self, b: int) -> int | None:
+    def around(self, r: int) -> set[int]:
+        """The bucket of the ``r``-th highest impostor and the next non-empty one above it (where the next higher
+        distinct score lies)."""
+        b = self.bucket_of(r)
         nz = np.flatnonzero(self.bcnt[b + 1:])
-        return b + 1 + int(nz[0]) if nz.size else None
+        return {b, b + 1 + int(nz[0])} if nz.size else {b}
 
     def value(self, r: int) -> float:
         b = self.bucket_of(r)
@@ -393,8 +392,9 @@ class _Ranks:
 
     def count_above(self, v: float) -> int:
         """Impostors > ``v`` for a value whose bucket (and the next non-empty one) was collected."""
-        u, c = self.values[self.bk(v)]
-        return int(self.above[self.bk(v)]) + int(c[u > v].sum())
+        b = self.bk(v)
+        u, c = self.values[b]
+        return int(self.above[b]) + int(c[u > v].sum())
 
     def count_equal(self, v: float) -> int:
         u, c = self.values[self.bk(v)]
@@ -406,25 +406,15 @@ def _eer_targets(roc_parts, n_g: int, n_i: int, ranks: _Ranks) -> set[int]:
     thr, tps, fps = roc_parts
     i = _crossing(tps, fps, n_g, n_i)
     want: set[int] = set()
-    if i == 0:
-        return want
     if tps[i - 1] == tps[i]:  # inside a run of impostors: ranks f and the one above
-        f = _first_rank(tps[i], fps[i - 1], fps[i], n_g, n_i)
-        b = ranks.bucket_of(f)
-        want.add(b)
-        up = ranks.next_above(b)
-        if up is not None:
-            want.add(up)
+        want |= ranks.around(_first_rank(tps[i], fps[i - 1], fps[i], n_g, n_i))
     if fps[i - 1] > 0:  # the lowest score above the crossing may be an impostor's
-        b = ranks.bucket_of(int(fps[i - 1]))
-        want.add(b)
-        up = ranks.next_above(b)
-        if up is not None:
-            want.add(up)
+        want |= ranks.around(int(fps[i - 1]))
     return want
 
 
 def _crossing(tps, fps, n_g, n_i) -> int:
+    """The first point with FAR - FRR >= 0 (never the first point, where it is -1)."""
     d = fps / n_i - (1.0 - tps / n_g)
     return int(np.argmax(d >= 0))
 
@@ -447,8 +437,6 @@ def _exact_eer(roc_parts, genuine_sorted, n_g, n_i, ranks: _Ranks):
     the crossing, rebuilt with their true thresholds; and the counts ``(tp, fp)`` of ``score >= `` its threshold."""
     thr, tps, fps = roc_parts
     i = _crossing(tps, fps, n_g, n_i)
-    if i == 0:
-        return M.eer(_mini([(np.inf, 0, 0)], n_g, n_i)), (0, 0)
     if tps[i - 1] == tps[i]:  # inside a run of impostors: the crossing is the impostor of rank f
         f = _first_rank(int(tps[i]), int(fps[i - 1]), int(fps[i]), n_g, n_i)
         v = ranks.value(f)
@@ -497,7 +485,7 @@ def _curve(th: _Thresholds, ge: np.ndarray, eq: np.ndarray, n_g: int, n_i: int):
     tps_ge = th.g_ge2[:-1] // 2
     tps_gt = th.g_ge2[1:] // 2
     fps_gt = ge - eq
-    corner = (th.gen_at > 0) & (fps_gt > np.r_[ge[1:], 0]) if T.size else np.zeros(0, bool)
+    corner = (th.gen_at > 0) & (fps_gt > np.r_[ge[1:], 0])
     up = np.nextafter(T, np.inf)
     corner &= np.r_[up[:-1] < T[1:], True]
     thr = np.concatenate([T, up[corner]])
@@ -608,11 +596,8 @@ def scan(embeddings, identities, *, queries=(), progress=None, client=None) -> P
     if int(th.g_ge2[0]) >= 2**31:
         raise ScoresError(f"{n_g:,} same-person pairs: more than this engine counts (about a billion)")
     got = _first_pass(es, col_from, th, band_lo, band_hi, progress, client)
-    c = _Counts(got.bcnt, got.cells, got.eq)
-    row_b2, col_b2 = got.row_b2, got.col_b2
-    row_max, row_arg, col_max, col_arg = got.row_max, got.row_arg, got.col_max, got.col_arg
     parts = got.bcnt.shape[0]
-    bcnt, ge, eq, lt = _finish_counts(c, th)
+    bcnt, ge, eq, lt = _finish_counts(got, th)
     if int(bcnt.sum()) != n_i:
         raise AssertionError(f"counted {int(bcnt.sum())} impostor pairs, expected {n_i}")
     parts_roc = _curve(th, ge, eq, n_g, n_i)
@@ -629,7 +614,7 @@ def scan(embeddings, identities, *, queries=(), progress=None, client=None) -> P
         _logger.info("EER outside the predicted band [%.6f, %.6f]: second pass", band_lo, band_hi)
         want_mask = np.zeros(th.k, np.uint8)
         want_mask[list(missing)] = 1
-        cap = int(c.bcnt[:, want_mask.astype(bool)].sum(axis=1).max()) + 1  # per part, as the first pass counted
+        cap = int(got.bcnt[:, want_mask.astype(bool)].sum(axis=1).max()) + 1  # per part, as the first pass counted
         vals, counts = _collect(es, col_from, want_mask, th.scale, min(cap, MAX_COLLECT // parts + 1), parts,
                                 progress)
         bv = th.bucket(vals)
@@ -646,18 +631,15 @@ def scan(embeddings, identities, *, queries=(), progress=None, client=None) -> P
     top_pairs = tuple((float(vals[k]), int(lo_rows[k]), int(hi_rows[k])) for k in rank_order[:TOP_K])
     dup = tuple((float(vals[k]), int(lo_rows[k]), int(hi_rows[k])) for k in rank_order[:MAX_DUPLICATES]
                 if vals[k] >= DUPLICATE_SCORE)
-    # per image: best impostor, its rank sums (back in the caller's row order)
-    best = np.maximum(row_max, col_max.max(axis=0))
-    from_col = col_max.max(axis=0) > row_max
-    best_with_sorted = np.where(from_col, col_arg[np.argmax(col_max, axis=0), np.arange(n)], row_arg)
+    # per image: best impostor (among the later images of its row, or the earlier ones of its column), its rank
+    # sums; back in the caller's row order (every image has impostors: there are two people at least)
+    from_col = got.col_max > got.row_max
     best_impostor = np.empty(n)
-    best_impostor[order] = best
-    best_with = np.full(n, -1, np.int64)
-    ok = best_with_sorted >= 0
-    tmp = np.where(ok, inv[np.maximum(best_with_sorted, 0)], -1)
-    best_with[order] = tmp
+    best_impostor[order] = np.where(from_col, got.col_max, got.row_max)
+    best_with = np.empty(n, np.int64)
+    best_with[order] = inv[np.where(from_col, got.col_arg, got.row_arg)]
     imp_rank2 = np.empty(n, np.int64)
-    imp_rank2[order] = row_b2 + col_b2.sum(axis=0)
+    imp_rank2[order] = got.row_b2 + got.col_b2
     gq = np.searchsorted(th.T, genuine)
     gen_rank2 = 2 * lt[gq] + eq[gq]
     gh, ih = _hists(genuine, ge, th, n_i)
@@ -730,23 +712,15 @@ def _first_pass(es, col_from, th: _Thresholds, band_lo, band_hi, progress, clien
     n = es.shape[0]
     row_tiles = list(range(0, n, TILE_ROWS))
     if client is None:
-        from concurrent.futures import ThreadPoolExecutor, wait
-
         parts = _parts(n)
         done = [0]
 
         def tick():
             done[0] += 1
 
-        with ThreadPoolExecutor(max_workers=parts) as pool:
-            futures = [pool.submit(_count_part, es, col_from, th, row_tiles[p::parts], band_lo, band_hi, tick)
-                       for p in range(parts)]
-            pending = set(futures)
-            while pending:
-                _, pending = wait(pending, timeout=0.5)
-                if progress:
-                    progress(done[0], 2 * len(row_tiles))
-            got = [f.result() for f in futures]
+        got = _in_threads([lambda p=p: _count_part(es, col_from, th, row_tiles[p::parts], band_lo, band_hi, tick)
+                           for p in range(parts)],
+                          (lambda: progress(done[0], 2 * len(row_tiles))) if progress else None)
     else:
         from distributed import as_completed
 
@@ -763,19 +737,22 @@ def _first_pass(es, col_from, th: _Thresholds, band_lo, band_hi, progress, clien
 
 
 def _merge(got: list[_PartResult]) -> _PartResult:
-    col_max = np.stack([g.col_max for g in got])
-    pick = np.argmax(col_max, axis=0)
-    cols = np.arange(col_max.shape[1])
-    row_max = np.stack([g.row_max for g in got])
-    rpick = np.argmax(row_max, axis=0)
+    """One result from the parts': counts stacked (a row per part, which the second pass sizes its buffers by),
+    per-image sums added, per-image bests taken from the part that holds them."""
+    def best(field_max, field_arg):
+        values = np.stack([getattr(g, field_max) for g in got])
+        pick = np.argmax(values, axis=0)
+        cols = np.arange(values.shape[1])
+        return values[pick, cols], np.stack([getattr(g, field_arg) for g in got])[pick, cols]
+
+    row_max, row_arg = best("row_max", "row_arg")
+    col_max, col_arg = best("col_max", "col_arg")
     return _PartResult(
         bcnt=np.stack([g.bcnt for g in got]), cells=np.stack([g.cells for g in got]), eq=np.stack([g.eq for g in got]),
-        row_b2=sum(g.row_b2 for g in got), col_b2=sum(g.col_b2 for g in got)[None, :],
-        row_max=row_max[rpick, cols], row_arg=np.stack([g.row_arg for g in got])[rpick, cols],
-        col_max=col_max[pick, cols][None, :], col_arg=np.stack([g.col_arg for g in got])[pick, cols][None, :],
-        band=np.concatenate([g.band for g in got]), band_complete=all(g.band_complete for g in got),
-        top_s=np.concatenate([g.top_s for g in got]), top_i=np.concatenate([g.top_i for g in got]),
-        top_j=np.concatenate([g.top_j for g in got]))
+        row_b2=sum(g.row_b2 for g in got), col_b2=sum(g.col_b2 for g in got), row_max=row_max, row_arg=row_arg,
+        col_max=col_max, col_arg=col_arg, band=np.concatenate([g.band for g in got]),
+        band_complete=all(g.band_complete for g in got), top_s=np.concatenate([g.top_s for g in got]),
+        top_i=np.concatenate([g.top_i for g in got]), top_j=np.concatenate([g.top_j for g in got]))
 
 
 def _predict_band(es, codes_sorted, genuine_sorted, n_i: int, *, seed: int = 0) -> tuple[float, float]:
@@ -839,8 +816,6 @@ def _run_tiles(n: int, parts: int, work, progress, pass_no: int) -> None:
     Each thread multiplies its own tiles with a single-threaded BLAS and counts them at once (the kernels
     release the GIL), so the cores never wait on each other or on BLAS threads that spin.
     """
-    from concurrent.futures import ThreadPoolExecutor, wait
-
     from threadpoolctl import threadpool_limits
 
     row_tiles = list(range(0, n, TILE_ROWS))
@@ -853,15 +828,24 @@ def _run_tiles(n: int, parts: int, work, progress, pass_no: int) -> None:
                 work(p, i0, i1, j0, min(n, j0 + TILE_COLS))
             done[0] += 1
 
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=parts) as pool:
-        futures = [pool.submit(run, p) for p in range(parts)]
+    with threadpool_limits(limits=1, user_api="blas"):
+        _in_threads([lambda p=p: run(p) for p in range(parts)],
+                    (lambda: progress(pass_no * len(row_tiles) + done[0], 2 * len(row_tiles))) if progress else None)
+
+
+def _in_threads(tasks, report=None) -> list:
+    """Run each of ``tasks`` (callables) on its own thread; ``report()`` every half second while they run.
+    Returns their results in order (the first error is raised)."""
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    with ThreadPoolExecutor(max_workers=len(tasks)) as pool:
+        futures = [pool.submit(t) for t in tasks]
         pending = set(futures)
         while pending:
             _, pending = wait(pending, timeout=0.5)
-            if progress:
-                progress(pass_no * len(row_tiles) + done[0], 2 * len(row_tiles))
-        for f in futures:
-            f.result()
+            if report:
+                report()
+        return [f.result() for f in futures]
 
 
 # --------------------------------------------------------------------------- bring-your-own scores
