@@ -20,7 +20,7 @@ from .metrics import DEFAULT_FARS, check_far
 from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES
 from .groups import read_groups_csv
 from .progress import IMAGE_STAGES, Stage
-from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options
+from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options, unique_name
 from .preprocess import PRESETS
 from .worker import Limits
 
@@ -104,6 +104,10 @@ def build_specs(ns) -> list[ModelSpec]:
     if not specs:
         raise FaceROCError("no model given", hint="add --model PATH (several allowed) or --config models.toml")
     return specs
+
+
+DASK_HELP = ("count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
+             "(needs requirements-dask.txt)")
 
 
 def _parse_fars(text) -> tuple[float, ...]:
@@ -361,7 +365,7 @@ def cmd_embeddings(ns) -> int:
 
     named = {}
     for f in ns.files:
-        name = unique_stem(Path(f).stem, named)
+        name = unique_name(Path(f).stem, named)
         named[name] = read_embeddings_npz(f)
     groups = read_groups_csv(ns.groups) if ns.groups else None
     bars = _Bars(not ns.quiet)
@@ -377,13 +381,6 @@ def cmd_embeddings(ns) -> int:
         Path(ns.html).write_text(html_report(ev, lang=ns.lang), encoding="utf-8")
     _print_summary(ev, quiet=ns.quiet)
     return 0
-
-
-def unique_stem(name: str, taken) -> str:
-    out, k = name, 2
-    while out in taken:
-        out, k = f"{name} ({k})", k + 1
-    return out
 
 
 def parser() -> argparse.ArgumentParser:
@@ -415,7 +412,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", required=True, metavar="OUT.json")
     ev.add_argument("--csv", metavar="OUT.csv", help="metrics table")
     ev.add_argument("--roc", choices=["corners", "full"], default="corners",
-                    help="ROC points in the JSON: the lossless compact curve (default) or every distinct score")
+                    help="ROC points in the JSON: the lossless compact curve (default) or every point the engine "
+                         "holds (each genuine threshold, the corner above it, the 0.001 grid)")
     ev.add_argument("--html", metavar="OUT.html", help="self-contained HTML report")
     ev.add_argument("--preview", metavar="DIR",
                     help="write one PNG per model: sample photos and what the network receives")
@@ -427,8 +425,7 @@ def parser() -> argparse.ArgumentParser:
                     help="score only these pairs (a protocol): CSV a,b[,label] of image paths relative to --images, "
                          "or LFW's pairs.txt; default: every pair of images")
     ev.add_argument("--dask", metavar="ADDRESS",
-                    help="count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
-                         "(needs requirements-dask.txt)")
+                    help=DASK_HELP)
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)
@@ -466,8 +463,7 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--far", metavar="F,F,...")
     em.add_argument("--no-intervals", action="store_true", help="skip the AUC intervals and paired comparisons")
     em.add_argument("--dask", metavar="ADDRESS",
-                    help="count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
-                         "(needs requirements-dask.txt)")
+                    help=DASK_HELP)
     em.add_argument("--groups", metavar="CSV", help="people's attributes (as for evaluate)")
     em.add_argument("--roc", choices=["corners", "full"], default="corners")
     em.add_argument("-q", "--quiet", action="store_true")

@@ -19,14 +19,14 @@ from .cache import EmbeddingCache, default_cache_dir
 from .cluster import dask_client, embed_on_cluster
 from .dataset import Dataset, Skipped, check_dataset, pair_counts, scan_folder
 from .embed import EmbeddingRun, embed
-from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, hardest_genuine, other_scores, people,
-                       suspects)
+from .diagnose import (Disagreement, HardPair, ModelView, Person, Suspect, hardest_genuine, hardest_pairs,
+                       other_scores, people, suspects)
 from .diagnose import disagreements as pair_disagreements
 from .errors import FaceROCError, ModelError
 from .groups import GLOBAL_FMR, GroupResult, GroupTable, subgroup_results
 from .models import prepare_model
 from .onnx_io import OnnxInfo
-from .pairs import PairList, check_memory, normalise, read_pair_list
+from .pairs import PairList, PairScores, check_memory, normalise, read_pair_list
 from .preprocess import Preprocessing, normalisation, parse_crop, parse_size
 from .preview import Preview, make_preview, sample_indices
 from .progress import Progress, Stage
@@ -225,10 +225,7 @@ def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | N
             return prepare_model(*a, sessions=sessions, limits=limits, **k)
     names = set()
     for spec in specs:
-        name = spec.display_name
-        base, k = name, 2
-        while name in names:
-            name, k = f"{base} ({k})", k + 1
+        name = unique_name(spec.display_name, names)
         names.add(name)
         try:
             pm = prepare(spec.path, name=name, arch=spec.arch, embedding_dim=spec.embedding_dim, size=spec.size,
@@ -240,6 +237,14 @@ def prepare_all(specs: Sequence[ModelSpec], *, cache_dir, progress: Progress | N
             failures.append(ModelFailure(name=name, source=str(spec.path),
                                          error=f"{spec.path}: unexpected error {type(e).__name__}: {e}"))
     return prepared, failures
+
+
+def unique_name(name: str, taken) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... the first one not in ``taken`` (display names of models)."""
+    out, k = name, 2
+    while out in taken:
+        out, k = f"{name} ({k})", k + 1
+    return out
 
 
 def summarise_dataset(ds: Dataset, run: EmbeddingRun | None = None) -> DatasetSummary:
@@ -473,7 +478,8 @@ def _measure_models(models, identities, relpaths, *, fars, progress, intervals, 
         ))
         if progress:
             progress(Stage.SCORE, 1, 1, name)
-    results = [_with_others(r, views, identities, relpaths) for r in results]
+    row_of = {str(p): k for k, p in enumerate(relpaths)}
+    results = [_with_others(r, views, row_of) for r in results]
     on_all = [v for v in views if v.index.size == identities.size]  # the test-set check needs every image
     summary = _summary(identities, suspects(on_all or views[:1], identities, relpaths) if views else ())
     disagree = _disagreements(results, kept, views, identities, relpaths, models)
@@ -512,9 +518,7 @@ def _measure_pairs(models, identities, relpaths, pl: PairList, *, fars, interval
                                "different-people pairs of the protocol", hint="see the skipped images")
         got = measure(s, g, fars=fars)
         a, b = pl.a[ok], pl.b[ok]
-        imp, gen = np.flatnonzero(~g), np.flatnonzero(g)
-        top = imp[np.lexsort((a[imp], -s[imp]))][:20]
-        low = gen[np.lexsort((a[gen], s[gen]))][:20]
+        top, low = hardest_pairs(PairScores(scores=s, genuine=g))
         dropped = int((~ok).sum())
         notes = tuple(extra.pop("notes", ())) + ((f"{dropped} pair(s) of the protocol left out: an image could not "
                                                   "be embedded",) if dropped else ())
@@ -561,20 +565,17 @@ def _pair(relpaths, identities, a: int, b: int, score: float) -> HardPair:
                     identity_b=str(identities[b]), score=float(score))
 
 
-def _with_others(r: ModelResult, views, identities, relpaths) -> ModelResult:
-    """The model's hardest pairs with every other model's score on the same pair."""
-    index = {str(p): k for k, p in enumerate(relpaths)}
-
+def _with_others(r: ModelResult, views, row_of: dict) -> ModelResult:
+    """The model's hardest pairs with every other model's score on the same pair (``row_of``: image path -> row)."""
     def others(pairs):
-        return tuple(replace(p, others=other_scores(views, index[p.a], index[p.b], skip=r.name)) for p in pairs)
+        return tuple(replace(p, others=other_scores(views, row_of[p.a], row_of[p.b], skip=r.name)) for p in pairs)
 
     return replace(r, hardest_impostors=others(r.hardest_impostors), hardest_genuines=others(r.hardest_genuines))
 
 
 def _subgroups(emb, ids, groups: GroupTable, got: Measurement, intervals: bool) -> tuple[GroupResult, ...]:
     """Each attribute value: the model on the pairs within that group, at the global decision threshold."""
-    op = M.tar_at_far(got.roc, GLOBAL_FMR)
-    thr = op.threshold if op.threshold is not None else got.eer.threshold
+    thr = decision_threshold(got, GLOBAL_FMR)
 
     def measure_group(inside: np.ndarray):
         g_ids = ids[inside]
@@ -596,9 +597,9 @@ def _view(name: str, emb, index, got: Measurement, st: PairStats) -> ModelView:
                      duplicates=tuple((s, int(index[a]), int(index[b])) for s, a, b in st.duplicates))
 
 
-def decision_threshold(r: ModelResult) -> float:
+def decision_threshold(r: ModelResult | Measurement, far: float = 1e-3) -> float:
     """The threshold a model is judged at when none is chosen: its TAR@FAR=1e-3 one, else its EER one."""
-    op = M.tar_at_far(r.roc, 1e-3)
+    op = M.tar_at_far(r.roc, far)
     return op.threshold if op.threshold is not None else r.eer.threshold
 
 
@@ -610,13 +611,13 @@ def _disagreements(results, kept, views, identities, relpaths, models) -> tuple[
     best, out = rank(results)[0], []
     rows_best = kept[best.name][0]
     t_best = decision_threshold(best)
+    eb = normalise(emb[best.name])
     for r in rank(results)[1:]:
         rows = kept[r.name][0]
         if not np.array_equal(rows, rows_best):
             continue
         t_r = decision_threshold(r)
-        found = stream_disagreements(emb[best.name], emb[r.name], t_best, t_r)
-        eb = normalise(emb[best.name])
+        found = stream_disagreements(eb, emb[r.name], t_best, t_r)
         pairs = tuple(replace(_pair(relpaths, identities, rows[i], rows[j], float(eb[i] @ eb[j])),
                               others=other_scores(views, int(rows[i]), int(rows[j]), skip=best.name))
                       for i, j in found)

@@ -201,7 +201,8 @@ def metrics_csv(ev: Evaluation, *, threshold: float | None = None) -> str:
 
 
 def roc_points_csv(ev: Evaluation, *, roc: str = "corners") -> str:
-    """Every model's ROC points (``roc="corners"``: the lossless compact form; ``"full"``: every distinct score)."""
+    """Every model's ROC points (``roc="corners"``: the lossless compact form; ``"full"``: every point
+    the engine holds, see :func:`export_roc`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["model", "threshold", "fpr", "tpr", "tp", "fp"])

@@ -105,11 +105,9 @@ def influence_of_pairs(scores, genuine, person_a, person_b, n_people: int, auc: 
     g = np.asarray(genuine, bool)
     pa, pb = np.asarray(person_a, np.int64), np.asarray(person_b, np.int64)
     gs, imp = np.sort(s[g]), np.sort(s[~g])
-    # per genuine pair: 2 * #impostors below + #equal; per impostor pair: 2 * #genuine above + #equal
-    gr = 2 * np.searchsorted(imp, s[g], side="left") + (np.searchsorted(imp, s[g], side="right")
-                                                         - np.searchsorted(imp, s[g], side="left"))
-    above = gs.size - np.searchsorted(gs, s[~g], side="right")
-    ir = 2 * above + (np.searchsorted(gs, s[~g], side="right") - np.searchsorted(gs, s[~g], side="left"))
+    # per genuine pair: 2 * #impostors below + #equal = #below + #below-or-equal; per impostor pair likewise above
+    gr = np.searchsorted(imp, s[g], side="left") + np.searchsorted(imp, s[g], side="right")
+    ir = 2 * gs.size - np.searchsorted(gs, s[~g], side="right") - np.searchsorted(gs, s[~g], side="left")
     dN = (np.bincount(pa[g], weights=gr, minlength=n_people)
           + np.bincount(pa[~g], weights=ir, minlength=n_people) + np.bincount(pb[~g], weights=ir, minlength=n_people))
     g_p = np.bincount(pa[g], minlength=n_people).astype(np.float64)
