@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -157,7 +159,7 @@ def _count_rows(S, i0, j0, col_from, bl, first, T, g_ge2, gen_at, lo, scale, cel
     floor[0] = fl
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True)
 def _place(s, q, end, T, cells, eq):
     """Count score ``s`` exactly in a bucket whose thresholds are ``T[q:end]``: in cell ``#thresholds <= s``, and
     as equal to the threshold below when it is.  Returns (the cell, whether ``s`` equals that threshold)."""
@@ -544,9 +546,7 @@ def _by_person(embeddings, identities):
 
 def _genuine(e_sorted, starts, ends):
     """Genuine scores (rows of the identity-sorted images), person by person."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):  # the same arithmetic as the tiles (see _run_tiles)
+    with _one_blas_thread():  # the same arithmetic as the tiles
         return _genuine_1(e_sorted, starts, ends)
 
 
@@ -674,11 +674,11 @@ class _PartResult:
     top_j: np.ndarray
 
 
-def _count_part(es, col_from, th: _Thresholds, row_tiles, band_lo: float, band_hi: float, tick=None) -> _PartResult:
+def _count_part(es, col_from, th: _Thresholds, row_tiles, band_lo: float, band_hi: float, tick=None,
+                hold: bool = False) -> _PartResult:
     """Count the pairs of some rows of tiles (rows ``i0 .. i0 + TILE_ROWS`` for each ``i0`` of ``row_tiles``)
-    with one thread and a single-threaded BLAS: the unit of work a thread, or a Dask worker, runs."""
-    from threadpoolctl import threadpool_limits
-
+    on one thread: the unit of work a thread, or a Dask worker, runs.  BLAS must be on one thread: the caller
+    holds :func:`_one_blas_thread` for its threads; a Dask task (``hold``) takes it itself."""
     n = es.shape[0]
     c = _Counts.empty(1, th)
     bl = np.zeros((th.k, 2), np.int32)
@@ -689,7 +689,7 @@ def _count_part(es, col_from, th: _Thresholds, row_tiles, band_lo: float, band_h
     band = np.empty(BAND_MAX // 2 + 1)
     top_s, top_i, top_j = np.empty(TOP_BUFFER), np.empty(TOP_BUFFER, np.int64), np.empty(TOP_BUFFER, np.int64)
     state, floor = np.zeros(2, np.int64), np.full(1, -np.inf)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread() if hold else nullcontext():
         for i0 in row_tiles:
             i1 = min(n, i0 + TILE_ROWS)
             for j0 in range(i0, n, TILE_COLS):
@@ -718,16 +718,17 @@ def _first_pass(es, col_from, th: _Thresholds, band_lo, band_hi, progress, clien
         def tick():
             done[0] += 1
 
-        got = _in_threads([lambda p=p: _count_part(es, col_from, th, row_tiles[p::parts], band_lo, band_hi, tick)
-                           for p in range(parts)],
-                          (lambda: progress(done[0], 2 * len(row_tiles))) if progress else None)
+        with _one_blas_thread():
+            got = _in_threads([lambda p=p: _count_part(es, col_from, th, row_tiles[p::parts], band_lo, band_hi,
+                                                       tick) for p in range(parts)],
+                              (lambda: progress(done[0], 2 * len(row_tiles))) if progress else None)
     else:
         from distributed import as_completed
 
         parts = max(1, min(len(row_tiles), 4 * sum(client.nthreads().values())))
         es_f, cf_f, th_f = client.scatter([es, col_from, th], broadcast=True)
-        futures = [client.submit(_count_part, es_f, cf_f, th_f, row_tiles[p::parts], band_lo, band_hi, pure=False)
-                   for p in range(parts)]
+        futures = [client.submit(_count_part, es_f, cf_f, th_f, row_tiles[p::parts], band_lo, band_hi, hold=True,
+                                 pure=False) for p in range(parts)]
         got = []
         for k, f in enumerate(as_completed(futures), start=1):
             got.append(f.result())  # only counts come back, never pairs
@@ -816,8 +817,6 @@ def _run_tiles(n: int, parts: int, work, progress, pass_no: int) -> None:
     Each thread multiplies its own tiles with a single-threaded BLAS and counts them at once (the kernels
     release the GIL), so the cores never wait on each other or on BLAS threads that spin.
     """
-    from threadpoolctl import threadpool_limits
-
     row_tiles = list(range(0, n, TILE_ROWS))
     done = [0]
 
@@ -828,9 +827,27 @@ def _run_tiles(n: int, parts: int, work, progress, pass_no: int) -> None:
                 work(p, i0, i1, j0, min(n, j0 + TILE_COLS))
             done[0] += 1
 
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _one_blas_thread():
         _in_threads([lambda p=p: run(p) for p in range(parts)],
                     (lambda: progress(pass_no * len(row_tiles) + done[0], 2 * len(row_tiles))) if progress else None)
+
+
+_BLAS_LOCK = threading.RLock()
+
+
+@contextmanager
+def _one_blas_thread():
+    """BLAS on one thread for every tile the caller's threads multiply: the same arithmetic everywhere (a
+    multi-threaded BLAS sums in another order, and its scores differ in the last bit).
+
+    Enter it in the thread that starts the worker threads, never in the workers: OpenBLAS's pool is
+    process-wide, and threadpoolctl lets only the thread that set its size change it back (other threads'
+    calls silently do nothing).  So concurrent scans take turns here.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with _BLAS_LOCK, threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _in_threads(tasks, report=None) -> list:

@@ -123,3 +123,21 @@ def test_memory_estimate_grows_with_images_not_pairs():
     small, big = stream.estimate_bytes(10_000, 128, 45_000), stream.estimate_bytes(100_000, 128, 450_000)
     assert big < 12 * small  # 10x the images, 100x the pairs
     assert big < 2 * 2**30
+
+
+def test_worker_threads_multiply_with_the_callers_single_blas_thread():
+    """The caller holds BLAS on one thread for its worker threads (threadpoolctl ignores a limit set from a
+    thread that does not control the pool): a tile multiplied in a worker equals the single-threaded product,
+    and BLAS is as it was afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    e = np.random.default_rng(0).normal(size=(600, 6))
+    with threadpool_limits(limits=1, user_api="blas"):
+        single = e[:256] @ e.T
+    before = blas_threads()
+    with stream._one_blas_thread():
+        (got, seen), = stream._in_threads([lambda: (e[:256] @ e.T, blas_threads())])
+    assert np.array_equal(got, single) and seen == {1} and blas_threads() == before
