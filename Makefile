@@ -1,23 +1,24 @@
 # FaceROC — two commands on a fresh machine (Python 3.11):
 #   make run    set up .venv and start the dashboard on the bundled demo
-#   make test   set up .venv (+ Debian's chromium for the browser test) and run every test
+#   make test   set up .venv (+ Debian's chromium for the browser test), run the linters and every test
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test setup chromium bench demo-models clean
+.PHONY: run test lint setup chromium bench demo-models clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-dask.txt
+# FaceROC is installed into .venv as a package (editable: the checkout's code runs), with its Dask and dev extras
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-dask.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
+	$(BIN)/python -m pip install -q -e ".[dask,dev]"
 	touch $(STAMP)
 
 # the demo's results, computed once so the dashboard's first screen shows its chart at once
 DEMO_RESULT := $(VENV)/.demo-result
-$(DEMO_RESULT): $(STAMP) $(wildcard faceroc_core/*.py ui/*.py demo/*.toml demo/*.py demo/models/*)
+$(DEMO_RESULT): $(STAMP) $(wildcard faceroc_core/*.py faceroc_core/*/*.py ui/*.py demo/*.toml demo/*.py demo/models/*)
 	$(BIN)/python demo/precompute.py || echo "the demo will be computed when the dashboard opens"
 	touch $(DEMO_RESULT)
 
@@ -33,7 +34,11 @@ chromium:
 	  ($$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium: the browser test will be skipped"; }
 
-test: $(STAMP) chromium
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

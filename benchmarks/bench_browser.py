@@ -52,9 +52,8 @@ def start_server(tmp: Path, env: dict) -> tuple[subprocess.Popen, str]:
 
 
 def main() -> int:
-    from playwright.sync_api import expect, sync_playwright
-
     from helpers import make_photo_folder
+    from playwright.sync_api import expect, sync_playwright
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--photos", type=int, default=1580)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +33,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 DATA = ROOT / "benchmarks" / "_data"
 ARCH = "tf_efficientnetv2_b0"
@@ -144,7 +142,7 @@ def bench_pairs(n: int) -> None:
     from sklearn.metrics import auc, roc_curve
 
     from faceroc_core import metrics as M
-    from faceroc_core.pairs import pair_scores
+    from faceroc_core.stream import pair_scores
 
     rng = np.random.default_rng(0)
     ids = np.repeat(np.arange(n // 10), 10)

@@ -38,7 +38,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def embeddings(n: int, dim: int, seed: int = 0):
@@ -53,6 +52,7 @@ def embeddings(n: int, dim: int, seed: int = 0):
 def child(n: int, dim: int) -> dict:
     from faceroc_core import stream
     from faceroc_core.pipeline import evaluate_embeddings
+    from faceroc_core.vectors import normalise
 
     e, ids = embeddings(n, dim)
     stream.scan(e[:2000], ids[:2000])  # compiled kernels loaded (numba cache) before timing
@@ -64,15 +64,18 @@ def child(n: int, dim: int) -> dict:
     engine = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     r = ev.models[0]
-    es = stream.normalise(e) if hasattr(stream, "normalise") else e / np.linalg.norm(e, axis=1, keepdims=True)
+    es = normalise(e)
     es = np.ascontiguousarray(es, dtype=np.float64)
     t = time.perf_counter()
-    stream._run_tiles(n, stream._parts(n), lambda p, i0, i1, j0, j1: es[i0:i1] @ es[j0:j1].T, None, 0)
+    stream._tiles._run_tiles(n, stream._tiles._parts(n), lambda p, i0, i1, j0, j1: es[i0:i1] @ es[j0:j1].T, None, 0)
     floor = time.perf_counter() - t
     iv = ev.auc_intervals["model"]
+    from faceroc_core.report import to_json
+
+    json_mb = {form: len(to_json(ev, roc=form).encode()) / 1e6 for form in ("bounded", "corners")}
     return {"n": n, "pairs": n * (n - 1) // 2, "engine_s": engine, "floor_s": floor, "peak_bytes": peak,
             "base_bytes": base, "estimate_bytes": estimate, "auc": r.auc, "eer": r.eer.eer,
-            "interval": [iv.low, iv.high], "roc_points": len(r.roc)}
+            "interval": [iv.low, iv.high], "roc_points": len(r.roc), "json_mb": json_mb}
 
 
 def check(n: int) -> None:
@@ -163,7 +166,8 @@ def main() -> None:
               f"{d['engine_s'] / d['floor_s']:>5.2f}x {d['peak_bytes'] / 2**30:>7.2f}GB {extra / 2**30:>8.2f}GB "
               f"{d['estimate_bytes'] / 2**30:>7.2f}GB {d['estimate_bytes'] / max(extra, 1):>7.2f}  "
               f"{d['auc']:.6f} ({d['interval'][0]:.6f}-{d['interval'][1]:.6f}), EER {d['eer']:.5f}, "
-              f"{d['roc_points']:,} ROC points")
+              f"{d['roc_points']:,} ROC points; JSON {d['json_mb']['bounded']:.1f} MB "
+              f"({d['json_mb']['corners']:.1f} MB with --roc corners)")
         sys.stdout.flush()
     if ns.check_n:
         check(ns.check_n)

@@ -11,7 +11,9 @@ import warnings
 from dataclasses import replace
 from pathlib import Path
 
+# the dashboard's own helpers (ui/) beside this script, also where FaceROC is not installed (the Docker build)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 warnings.filterwarnings("ignore")
 
 

@@ -7,7 +7,15 @@ __version__ = "0.2.0"
 
 from .errors import DatasetError, FaceROCError, ImageError, ModelError, ScoresError  # noqa: E402
 from .metrics import (  # noqa: E402
-    DEFAULT_FARS, EqualErrorRate, OperatingPoint, RocCurve, ThresholdMetrics, auc, eer, roc_curve, tar_at_far,
+    DEFAULT_FARS,
+    EqualErrorRate,
+    OperatingPoint,
+    RocCurve,
+    ThresholdMetrics,
+    auc,
+    eer,
+    roc_curve,
+    tar_at_far,
     threshold_metrics,
 )
 

@@ -29,11 +29,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -90,13 +90,13 @@ class Detection:
         return out
 
     @classmethod
-    def from_array(cls, a: np.ndarray) -> "Detection":
+    def from_array(cls, a: np.ndarray) -> Detection:
         a = np.asarray(a, np.float64)
         n = int(a[15])
         face = None
         if n > 0:
             pts = a[4:14].reshape(5, 2)
-            face = Face(box=tuple(float(v) for v in a[:4]), landmarks=tuple((float(x), float(y)) for x, y in pts),
+            face = Face(box=(float(a[0]), float(a[1]), float(a[2]), float(a[3])), landmarks=tuple((float(x), float(y)) for x, y in pts),
                         score=float(a[14]))
         return cls(face=face, n_faces=n, image_size=(int(a[16]), int(a[17])))
 
@@ -222,7 +222,7 @@ def detect(img: Image.Image) -> Detection:
     rows[:, 1:14:2] /= sy
     k = int(np.argmax(rows[:, 2] * rows[:, 3]))
     r = rows[k]
-    face = Face(box=tuple(float(v) for v in r[:4]),
+    face = Face(box=(float(r[0]), float(r[1]), float(r[2]), float(r[3])),
                 landmarks=tuple((float(r[4 + 2 * i]), float(r[5 + 2 * i])) for i in range(5)), score=float(r[14]))
     return Detection(face=face, n_faces=len(rows), image_size=(w, h))
 
@@ -272,12 +272,12 @@ def detect_all(raws: Sequence, *, cache=None, progress: DetectProgress | None = 
     new = []
     if todo:
         with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-            for k, (i, d) in enumerate(pool.map(one, todo)):
+            for pos, (i, d) in enumerate(pool.map(one, todo)):
                 out[i] = d
                 if d is not None:
                     new.append((keys[i], d.to_array()))
-                if progress and (k % 16 == 0 or k == len(todo) - 1):
-                    progress(done + k + 1, n)
+                if progress and (pos % 16 == 0 or pos == len(todo) - 1):
+                    progress(done + pos + 1, n)
     if cache is not None and new:
         cache.put_faces(new)
     return out
@@ -306,7 +306,8 @@ def check_sample(paths: Sequence, *, n_examples: int = 4) -> tuple[AlignmentAdvi
     (photo, face) pairs to show before and after alignment."""
     from .images import decode, read_bytes
 
-    dets, examples = [], []
+    dets: list = []
+    examples: list = []
     for p in paths:
         try:
             img = decode(read_bytes(p).data)
@@ -338,11 +339,13 @@ def advise(detections: Sequence[Detection | None]) -> AlignmentAdvice:
                                f"would skip most of them")
     shares, eyes = [], []
     for d in found:
+        face = d.face
+        assert face is not None  # found: the detections with a face
         w, h = d.image_size
-        shares.append(d.face.box[2] / max(w, 1))
-        p = d.face.points
+        shares.append(face.box[2] / max(w, 1))
+        p = face.points
         # the eyes' centre, in face widths, from the image centre
-        eyes.append(((p[0] + p[1]) / 2 - np.array([w, h]) / 2) / max(d.face.box[2], 1.0))
+        eyes.append(((p[0] + p[1]) / 2 - np.array([w, h]) / 2) / max(face.box[2], 1.0))
     share = float(np.median(shares))
     spread = float(np.sqrt(np.mean(np.var(np.asarray(eyes), axis=0)))) if len(eyes) > 1 else 0.0
     if share < SMALL_FACE_SHARE:

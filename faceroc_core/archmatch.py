@@ -50,8 +50,8 @@ def _timm_body_shapes(arch: str) -> tuple[dict[str, tuple], str | None, int]:
         warnings.simplefilter("ignore")
         m = timm.create_model(arch, pretrained=False, num_classes=1)
     head = (getattr(m, "pretrained_cfg", None) or {}).get("classifier")
-    clf = m.get_classifier()
-    in_features = int(getattr(clf, "in_features", 0) or m.num_features)
+    clf = m.get_classifier()  # type: ignore[operator]  # timm models have it
+    in_features = int(getattr(clf, "in_features", 0) or m.num_features)  # type: ignore[arg-type]
     shapes = {k: tuple(v.shape) for k, v in m.state_dict().items()
               if not (head and k in (f"{head}.weight", f"{head}.bias"))}
     return shapes, head, in_features
@@ -156,7 +156,7 @@ def build_timm_model(sd: dict, *, arch: str, embedding_dim: int | None = None, s
     _, head, nf = _timm_body_shapes(arch)
     w = sd.get(f"{head}.weight") if head else None
     emb_from_sd = int(w.shape[0]) if w is not None and w.ndim == 2 else None
-    if embedding_dim is not None and emb_from_sd is not None and embedding_dim != emb_from_sd:
+    if w is not None and embedding_dim is not None and emb_from_sd is not None and embedding_dim != emb_from_sd:
         raise ModelError(f"embedding size {embedding_dim} was given but the head {head}.weight is {tuple(w.shape)}",
                          path=source or None, hint=f"use embedding size {emb_from_sd} or leave it empty")
     num_classes = emb_from_sd if emb_from_sd is not None else (embedding_dim or 0)

@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import logging
 import os
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -207,7 +208,7 @@ def distribution_chart(r, *, threshold: float | None = None, lang: str = "en", w
     layers = [area]
     if threshold is not None:
         layers.append(base.mark_rule(color="black", strokeDash=[3, 3]).encode(x=alt.datum(float(threshold))))
-    props = {"width": width, "height": height}
+    props: dict[str, Any] = {"width": width, "height": height}
     if title:
         props["title"] = alt.TitleParams(_label(r), anchor="start", fontSize=13)
     return alt.layer(*layers).properties(**props)

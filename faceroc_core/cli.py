@@ -1,4 +1,4 @@
-"""Command line: ``python -m faceroc_core evaluate|scores ...``.
+"""Command line: ``faceroc evaluate|scores|embeddings ...`` (also ``python -m faceroc_core ...``).
 
 Exit codes: 0 all models evaluated; 1 some models failed (the others are in
 the JSON); 2 bad input (one line on stderr says why).
@@ -16,23 +16,19 @@ from pathlib import Path
 import numpy as np
 
 from .errors import FaceROCError, ScoresError
+from .groups import read_groups_csv
 from .metrics import DEFAULT_FARS, check_far
 from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES
-from .groups import read_groups_csv
+from .options import MODEL_OPTIONS, OPTION_NAMES, ModelSpec, RunOptions, spec_from_options
+from .pipeline import evaluate, evaluate_scores, unique_name
 from .progress import IMAGE_STAGES, Stage
-from .pipeline import ModelSpec, evaluate, evaluate_scores, spec_from_options, unique_name
-from .preprocess import PRESETS
+from .report import ROC_FORMS
 from .worker import Limits
-
-MODEL_OPTION_KEYS = ("name", "arch", "embedding_dim", "preset", "mean", "std", "size", "crop", "center_crop", "bgr",
-                     "align")
 
 
 def _model_options(ns) -> dict:
-    return {
-        "arch": ns.arch, "embedding_dim": ns.embedding_dim, "preset": ns.preset, "mean": ns.mean, "std": ns.std,
-        "size": ns.size, "crop": ns.crop, "center_crop": ns.center_crop, "bgr": ns.bgr, "align": ns.align,
-    }
+    """The per-model options given on the command line (every flag of :data:`~faceroc_core.options.MODEL_OPTIONS`)."""
+    return {o.name: getattr(ns, o.name) for o in MODEL_OPTIONS if o.cli}
 
 
 def expand_model_paths(paths) -> list[Path]:
@@ -81,10 +77,10 @@ def load_config(path) -> list[dict]:
     for i, m in enumerate(models):
         if not isinstance(m, dict) or "path" not in m:
             raise FaceROCError(f"[[model]] number {i + 1} has no path", path=str(p))
-        unknown = set(m) - set(MODEL_OPTION_KEYS) - {"path"}
+        unknown = set(m) - set(OPTION_NAMES) - {"path"}
         if unknown:
             raise FaceROCError(f"[[model]] number {i + 1} has unknown keys {sorted(unknown)}; "
-                               f"allowed: path, {', '.join(MODEL_OPTION_KEYS)}", path=str(p))
+                               f"allowed: path, {', '.join(OPTION_NAMES)}", path=str(p))
         mp = Path(m["path"])
         if not mp.is_absolute():
             mp = p.parent / mp
@@ -106,6 +102,10 @@ def build_specs(ns) -> list[ModelSpec]:
     return specs
 
 
+ROC_HELP = ("ROC points in the JSON: 'bounded' (default: at most ~20,000 points, TAR within 1e-4 of the full curve at "
+            "any FAR, exact at each decade), 'corners' (lossless: every corner and tied step) or 'full' (every point "
+            "the engine holds: each genuine threshold, the corner above it, the 0.001 grid); the metrics are exact "
+            "in every form")
 DASK_HELP = ("count the pairs on a Dask cluster: a scheduler address (tcp://host:8786) or 'local' "
              "(needs requirements-dask.txt)")
 
@@ -121,7 +121,7 @@ class _Bars:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.bars = {}
+        self.bars: dict = {}
 
     def __call__(self, stage, done, total, model):
         if not self.enabled:
@@ -163,12 +163,13 @@ def cmd_evaluate(ns) -> int:
             got = ingest_zip(str(images), Path(tmp) / "faces", labels=labels)
             images, labels = got.root, got.label_mode
         try:
-            groups = read_groups_csv(ns.groups) if ns.groups else None
-            ev = evaluate(images, specs, labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
-                          use_cache=not ns.no_cache, batch_size=ns.batch_size, fars=_parse_fars(ns.far),
-                          progress=bars, thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp,
-                          intervals=not ns.no_intervals, limits=Limits.of(ns.model_timeout, ns.model_memory),
-                          groups=groups, pairs=ns.pairs, dask=ns.dask)
+            options = RunOptions(
+                labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
+                batch_size=ns.batch_size, fars=_parse_fars(ns.far),
+                thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
+                limits=Limits.of(ns.model_timeout, ns.model_memory),
+                groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=ns.pairs, dask=ns.dask)
+            ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
         if not ns.quiet and not any(sp.align for sp in specs):
@@ -254,7 +255,7 @@ def _print_summary(ev, *, quiet=False):
             print(f"  {s.kind}: {s.evidence}", file=sys.stderr)
 
 
-def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
+def read_scores_csv(path) -> OrderedDict[str, tuple[np.ndarray, np.ndarray]]:
     p = Path(path)
     if not p.is_file():
         raise ScoresError("file not found", path=str(p))
@@ -269,7 +270,7 @@ def read_scores_csv(path) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
 SCORES_CHUNK = 1_000_000  # rows parsed at once (vectorised)
 
 
-def _read_scores(p: Path, groups) -> "OrderedDict[str, tuple[np.ndarray, np.ndarray]]":
+def _read_scores(p: Path, groups) -> OrderedDict[str, tuple[np.ndarray, np.ndarray]]:
     """Read ``label,score[,model]`` a chunk of rows at a time with pandas' C parser (10 M rows in seconds), naming
     the first bad line exactly as a row-by-row reader would."""
     import pandas as pd
@@ -319,7 +320,7 @@ def cmd_scores(ns) -> int:
 
     groups = read_scores_csv(ns.file)
     try:
-        ev = evaluate_scores(groups, fars=_parse_fars(ns.far))
+        ev = evaluate_scores(groups, RunOptions(fars=_parse_fars(ns.far)))
     except ScoresError as e:
         raise ScoresError(e.reason, path=ns.file, hint=e.hint) from None
     write_json(ev, ns.json, roc=ns.roc)
@@ -363,14 +364,14 @@ def cmd_embeddings(ns) -> int:
     from .pipeline import evaluate_embeddings
     from .report import metrics_csv, write_json
 
-    named = {}
+    named: dict = {}
     for f in ns.files:
         name = unique_name(Path(f).stem, named)
         named[name] = read_embeddings_npz(f)
     groups = read_groups_csv(ns.groups) if ns.groups else None
     bars = _Bars(not ns.quiet)
-    ev = evaluate_embeddings(named, fars=_parse_fars(ns.far), intervals=not ns.no_intervals, groups=groups,
-                             progress=bars, dask=ns.dask)
+    ev = evaluate_embeddings(named, RunOptions(fars=_parse_fars(ns.far), intervals=not ns.no_intervals,
+                                               groups=groups, dask=ns.dask), progress=bars)
     bars.close()
     write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
@@ -384,7 +385,7 @@ def cmd_embeddings(ns) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m faceroc_core",
+    ap = argparse.ArgumentParser(prog="faceroc",
                                  description="Compare face-embedding models by ROC on labelled face images.")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -394,26 +395,20 @@ def parser() -> argparse.ArgumentParser:
                     help=".onnx, .pth/.pt state_dict, or a folder of them (repeatable)")
     ev.add_argument("--config", metavar="TOML",
                     help="per-model settings: [[model]] tables with path and options; optional [dataset] path/labels/identities")
-    ev.add_argument("--preset", choices=sorted(PRESETS), help="normalisation preset (default imagenet)")
-    ev.add_argument("--mean", metavar="R,G,B", help="explicit mean (0..1 scale, or 0..255 if any value > 1)")
-    ev.add_argument("--std", metavar="R,G,B", help="explicit std, same scale as --mean")
-    ev.add_argument("--size", metavar="HxW", help="input size when the model's is dynamic, and for .pth export")
-    crop = ev.add_mutually_exclusive_group()
-    crop.add_argument("--crop", metavar="x0,y0,x1,y1", help="crop this box (source pixels) before resizing")
-    crop.add_argument("--center-crop", metavar="N|HxW", help="centre crop before resizing")
-    ev.add_argument("--bgr", action="store_true", help="feed channels as B,G,R")
-    ev.add_argument("--align", action="store_true",
-                    help="find each face (YuNet) and align its 5 landmarks to the ArcFace template at the model's "
-                         "input size (for raw photos; replaces --crop)")
-    ev.add_argument("--arch", help="timm architecture of .pth models (inferred from the weights when omitted)")
-    ev.add_argument("--embedding-dim", type=int, help="expected embedding size (checked against the model)")
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for o in MODEL_OPTIONS:  # every per-model option, declared once (faceroc_core.options)
+        if not o.cli:
+            continue
+        target = groups.setdefault(o.group, ev.add_mutually_exclusive_group()) if o.group else ev
+        if o.switch:
+            target.add_argument(o.flag, action="store_true", help=o.help)
+        else:
+            target.add_argument(o.flag, metavar=o.metavar, choices=o.choices, help=o.help)
     ev.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto",
                     help="identity from sub-folder name or filename prefix before the first _ (default auto)")
     ev.add_argument("--json", required=True, metavar="OUT.json")
     ev.add_argument("--csv", metavar="OUT.csv", help="metrics table")
-    ev.add_argument("--roc", choices=["corners", "full"], default="corners",
-                    help="ROC points in the JSON: the lossless compact curve (default) or every point the engine "
-                         "holds (each genuine threshold, the corner above it, the 0.001 grid)")
+    ev.add_argument("--roc", choices=ROC_FORMS, default="bounded", help=ROC_HELP)
     ev.add_argument("--html", metavar="OUT.html", help="self-contained HTML report")
     ev.add_argument("--preview", metavar="DIR",
                     help="write one PNG per model: sample photos and what the network receives")
@@ -446,7 +441,7 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("file")
     sc.add_argument("--json", required=True, metavar="OUT.json")
     sc.add_argument("--csv", metavar="OUT.csv")
-    sc.add_argument("--roc", choices=["corners", "full"], default="corners", help="ROC points in the JSON (as for evaluate)")
+    sc.add_argument("--roc", choices=ROC_FORMS, default="bounded", help=ROC_HELP)
     sc.add_argument("--threshold", type=float)
     sc.add_argument("--far", metavar="F,F,...")
     sc.add_argument("-q", "--quiet", action="store_true")
@@ -465,7 +460,7 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--dask", metavar="ADDRESS",
                     help=DASK_HELP)
     em.add_argument("--groups", metavar="CSV", help="people's attributes (as for evaluate)")
-    em.add_argument("--roc", choices=["corners", "full"], default="corners")
+    em.add_argument("--roc", choices=ROC_FORMS, default="bounded", help=ROC_HELP)
     em.add_argument("-q", "--quiet", action="store_true")
     em.set_defaults(func=cmd_embeddings)
     return ap

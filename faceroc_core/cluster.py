@@ -110,7 +110,7 @@ def embed_on_cluster(images, models, client, *, batch_size: int = 32, progress=N
     bounds = np.linspace(0, len(images), n_shards + 1).astype(int)
     futures = {client.submit(_embed_shard, images[a:b], list(models), blob_f, batch_size, pure=False): k
                for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])) if b > a}
-    runs: dict[int, object] = {}
+    runs: dict[int, EmbeddingRun] = {}
     done = 0
     for f in as_completed(futures):
         k = futures[f]

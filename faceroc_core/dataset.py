@@ -131,10 +131,11 @@ def scan_folder(root, *, labels: str = "auto", max_images: int | None = None,
                 continue
             ident = rel.parts[-2]
         else:
-            ident = _prefix_identity(rel.name)
-            if ident is None:
+            prefix = _prefix_identity(rel.name)
+            if prefix is None:
                 skipped.append(Skipped(rel.as_posix(), "no identity prefix (expected name_number.ext, e.g. alice_003.png)"))
                 continue
+            ident = prefix
         records.append(ImageRecord(path=p, identity=ident, relpath=rel.as_posix()))
 
     if identities is not None:

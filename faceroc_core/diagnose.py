@@ -24,13 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pairs import PairScores
-from .stream import PairStats
+from .stream import DUPLICATE_SCORE, TOP_K, PairScores, PairStats
 
 _logger = logging.getLogger(__name__)
 
-HARD_K = 20  # pairs kept per model and kind
-DUPLICATE_SCORE = 0.995  # two photos this alike for every model are the same photo
+HARD_K = TOP_K  # pairs kept per model and kind (the scan keeps as many of its highest impostor pairs)
 INFORMATIVE_AUC = 0.8  # models below this say little about who is who: they do not vote on the test set
 MIN_IMAGES = 2  # a person needs this many images for a same-person score
 
@@ -73,6 +71,23 @@ class Suspect:
     identities: tuple[str, ...]
     images: tuple[str, ...]
     evidence: str  # one line a person can check
+
+    def amend(self, exclude: tuple[str, ...] = (), merge: tuple[tuple[str, str], ...] = ()
+              ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """The test set's amendments (images left out, names merged) with this problem's fix added: the two names
+        of one person merged (the second into the first); a misfiled photo left out; of a photo filed under two
+        names, the copy under the second name left out.  Files are never touched
+        (:func:`faceroc_core.dataset.amend` applies the result).
+
+        >>> Suspect("wrong_identity", ("a", "b"), ("a/1.png",), "").amend()
+        (('a/1.png',), ())
+        >>> Suspect("same_person_two_names", ("a", "b"), (), "").amend(merge=(("c", "d"),))
+        ((), (('c', 'd'), ('b', 'a')))
+        """
+        if self.kind == "same_person_two_names":
+            return exclude, merge + ((self.identities[1], self.identities[0]),)
+        drop = self.images if self.kind == "wrong_identity" else self.images[1::2]
+        return exclude + tuple(p for p in drop if p not in exclude), merge
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,13 @@ def people(st: PairStats, identities: np.ndarray, paths) -> tuple[Person, ...]:
                           worst_impostor=float(st.best_impostor[w]), worst_impostor_with=str(ids[other]),
                           worst_pair=(str(paths[w]), str(paths[other]))))
     return tuple(out)
+
+
+def hardest_people(people_: tuple[Person, ...], threshold: float) -> tuple[Person, ...]:
+    """The people hardest first, as every view shows them: most false rejects at ``threshold``, then lowest
+    same-person mean score (people with one image, who have no same-person pair, last)."""
+    return tuple(sorted(people_, key=lambda p: (-p.false_rejects(threshold),
+                                                 np.inf if p.genuine_mean is None else p.genuine_mean)))
 
 
 # --------------------------------------------------------------------------- test-set problems

@@ -20,9 +20,9 @@ import logging
 import os
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def cpu_temperature() -> float | None:
     try:
         import psutil
 
-        temps = psutil.sensors_temperatures()  # type: ignore[attr-defined]
+        temps = psutil.sensors_temperatures()
     except Exception:
         return None
     readings = [t.current for entries in (temps or {}).values() for t in entries if t.current]

@@ -21,10 +21,18 @@ class FaceROCError(Exception):
         self.path = path
         self.hint = hint
         self.reason = message
-        text = f"{path}: {message}" if path else message
-        if hint:
-            text = f"{text} — {hint}"
-        super().__init__(text)
+        super().__init__(self.line())
+
+    def line(self, path: str | None = None) -> str:
+        """The one-line message, naming ``path`` instead of the error's own path when given (a display name for
+        a server folder): ``path: reason — hint``.
+
+        >>> FaceROCError("no images", path="/srv/data/x", hint="add some").line("x.zip")
+        'x.zip: no images — add some'
+        """
+        where = path if path is not None else self.path
+        text = f"{where}: {self.reason}" if where else self.reason
+        return f"{text} — {self.hint}" if self.hint else text
 
 
 class ModelError(FaceROCError):

@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ def export_to_onnx(model, out_path, *, height: int, width: int, opset: int = DEF
             try:
                 with warnings.catch_warnings(), torch.no_grad():
                     warnings.simplefilter("ignore")
-                    kwargs = dict(input_names=["input"], output_names=["embedding"], opset_version=opset, dynamo=dynamo)
+                    kwargs: dict[str, Any] = dict(input_names=["input"], output_names=["embedding"], opset_version=opset, dynamo=dynamo)
                     if dynamo:
                         kwargs.update(dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),
                                       external_data=False, verbose=False)

@@ -28,7 +28,7 @@ _logger = logging.getLogger(__name__)
 MAX_CSV_BYTES = 5 * 2**20
 MAX_ATTRIBUTES = 20
 MAX_VALUES = 50  # per attribute
-GLOBAL_FMR = 1e-3
+GLOBAL_FMR = M.DECISION_FAR  # the one decision FAR (faceroc_core.metrics)
 MIN_PEOPLE = 5  # fewer people than this in a group: too small to tell
 MIN_GENUINE = 20
 

@@ -115,10 +115,11 @@ def ingest_files(files, dest, *, labels: str = "auto") -> Ingested:
                 continue
             ident = parts[-2]
         else:
-            ident = _prefix_identity(parts[-1])
-            if ident is None:
+            prefix = _prefix_identity(parts[-1])
+            if prefix is None:
                 skipped.append(Skipped("/".join(parts), "no identity prefix (expected name_number.ext)"))
                 continue
+            ident = prefix
         folder = folders.get(ident)
         if folder is None:
             base = folder = safe_folder_name(ident)

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
 
 import numpy as np
 
 from .errors import ScoresError
 
 DEFAULT_FARS: tuple[float, ...] = (1e-1, 1e-2, 1e-3, 1e-4)
+# the FAR a model is judged at when no threshold is chosen (verdicts, disagreements, subgroups' global threshold)
+DECISION_FAR = 1e-3
 
 
 # --------------------------------------------------------------------------- results
@@ -347,6 +349,44 @@ def compact_roc(roc: RocCurve) -> RocCurve:
     keep = np.r_[True, ~inner, True]
     return RocCurve(thresholds=roc.thresholds[keep], tps=roc.tps[keep], fps=roc.fps[keep],
                     n_genuine=roc.n_genuine, n_impostor=roc.n_impostor)
+
+
+def bounded_roc(roc: RocCurve, *, tar_error: float = 1e-4) -> RocCurve:
+    """The ROC with at most about ``2 / tar_error`` points, TAR off by **at most** ``tar_error`` at any FAR.
+
+    A subset of the lossless :func:`compact_roc`'s points: along the curve, the first point (lowest FAR) at which
+    the TAR enters each step of ``tar_error`` and the corner just before it (so every horizontal run is drawn as it
+    is), the last point, and the exact operating points at FAR = 10^-1 ... 10^-9.  Reading TAR at any FAR from the result the usual way (the highest TAR among points
+    with FAR <= the target, :func:`tar_at_far`) gives at most ``tar_error`` less than the full curve (the point of
+    the full curve that sets it shares its step with a kept point of no higher FAR), and exactly the full curve's TAR
+    at each decade.  The thresholds are the full curve's, so every point is a true operating point.  When no
+    step of ``tar_error`` holds two corners (fewer than ~``1 / tar_error`` genuine pairs) the result is the
+    compact curve itself: lossless.
+
+    >>> roc = roc_curve(np.r_[np.linspace(1, 0, 50_000), np.linspace(0.9, -1, 50_000)], np.r_[np.ones(50_000), np.zeros(50_000)])
+    >>> b = bounded_roc(roc, tar_error=1e-3)
+    >>> len(compact_roc(roc)) > 20_000, len(b) < 2_020, abs(tar_at_far(b, 1e-3).tar - tar_at_far(roc, 1e-3).tar) < 1e-12
+    (True, True, True)
+    """
+    if not 0 < tar_error < 1:
+        raise ValueError(f"tar_error must be in (0, 1), got {tar_error}")
+    c = compact_roc(roc)
+    if len(c) <= 2:
+        return c
+    level = np.floor(c.tps / c.n_genuine / tar_error)
+    enters = np.r_[True, level[1:] != level[:-1]]
+    keep = enters | np.r_[enters[1:], True]  # and the corner just before: the horizontal runs stay as they are
+    fpr = c.fpr
+    for k in range(1, 10):  # the decades' operating points, exactly as tar_at_far picks them
+        far = 10.0 ** -k
+        if c.n_impostor * far < 1.0 - 1e-9:
+            break
+        last = int(np.searchsorted(fpr, far, side="right")) - 1
+        keep[int(np.searchsorted(c.tps, c.tps[last], side="left"))] = True
+    if keep.all():
+        return c
+    return RocCurve(thresholds=c.thresholds[keep], tps=c.tps[keep], fps=c.fps[keep], n_genuine=c.n_genuine,
+                    n_impostor=c.n_impostor)
 
 
 def thin_roc(roc: RocCurve, *, max_points: int = 400) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

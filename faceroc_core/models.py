@@ -21,8 +21,8 @@ from .checkpoints import load_state_dict
 from .errors import ModelError
 from .export import EXPORT_TOLERANCE, ExportCheck, export_to_onnx, verify_export
 from .images import file_hash
-from .progress import Progress, Stage
 from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES, OnnxInfo, check_file, external_locations
+from .progress import Progress, Stage
 
 _logger = logging.getLogger(__name__)
 
@@ -63,6 +63,35 @@ def model_hash(path) -> str:
         except Exception as e:  # an unreadable file is refused later, by the stage that reads it
             _logger.info("no external-data hashes for %s: %s", path.name, e)
     return h.hexdigest()
+
+
+def model_kind(filename) -> str | None:
+    """``"onnx"`` or ``"pth"`` for a model file's name (by its suffix), None for anything else.
+
+    >>> model_kind("run42.PTH"), model_kind("best.onnx"), model_kind("faces.zip")
+    ('pth', 'onnx', None)
+    """
+    suffix = Path(str(filename)).suffix.lower()
+    return "onnx" if suffix in ONNX_SUFFIXES else "pth" if suffix in TORCH_SUFFIXES else None
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The timm architecture a state_dict was inferred to be, and what the user is told about it."""
+
+    arch: str
+    embedding_dim: int | None
+    notes: tuple[str, ...]
+
+
+def infer_checkpoint(state_dict, *, source: str) -> Architecture:
+    """The architecture of a state_dict from its key names and shapes (:func:`~faceroc_core.archmatch.infer_architecture`),
+    with the notes every view shows (the inference, and the other architectures the weights also fit)."""
+    match = infer_architecture(state_dict, source=source)
+    notes = [f"architecture inferred from the weights: {match.arch}"]
+    if match.also:
+        notes.append(f"the weights also fit {', '.join(match.also[:4])}; choose one if {match.arch} is wrong")
+    return Architecture(arch=match.arch, embedding_dim=match.embedding_dim, notes=tuple(notes))
 
 
 def _export_checked(path: str, arch: str, embedding_dim: int | None, onnx_path: str, h: int, w: int) -> ExportCheck:
@@ -114,26 +143,24 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
     path = Path(path)
     check_file(path)
     display = name or path.stem
-    suffix = path.suffix.lower()
-    if suffix in ONNX_SUFFIXES:
+    kind = model_kind(path)
+    if kind == "onnx":
         info = _inspect_guarded(path, sessions, limits)
         if embedding_dim is not None and embedding_dim != info.embedding_dim:
             raise ModelError(f"embedding size {embedding_dim} was given but the model outputs {info.embedding_dim}",
                              path=str(path))
         return PreparedModel(name=display, source=str(path), kind="onnx", onnx_path=path, sha256=model_hash(path),
                              info=info)
-    if suffix not in TORCH_SUFFIXES:
-        raise ModelError(f"unsupported model file type {suffix or '(none)'}", path=str(path),
+    if kind is None:
+        raise ModelError(f"unsupported model file type {path.suffix.lower() or '(none)'}", path=str(path),
                          hint="upload an .onnx export or a PyTorch state_dict (.pth/.pt)")
     sha = file_hash(path)
     sd = load_state_dict(path)
     notes: list[str] = []
     if arch is None:
-        match = infer_architecture(sd, source=str(path))
-        arch = match.arch
-        notes.append(f"architecture inferred from the weights: {arch}")
-        if match.also:
-            notes.append(f"the weights also fit {', '.join(match.also[:4])}; choose one if {arch} is wrong")
+        inferred = infer_checkpoint(sd, source=str(path))
+        arch = inferred.arch
+        notes += inferred.notes
     h, w = size or (224, 224)
     if size is None:
         notes.append("input size not given: exported at 224x224 (timm's default); set the size the model was trained at")

@@ -118,7 +118,8 @@ def data_inputs(model) -> tuple[list[str], list[str]]:
     """
     init = {t.name for t in model.graph.initializer}
     reads = _graph_reads(model.graph)
-    real, ignored = [], []
+    real: list = []
+    ignored: list = []
     for i in model.graph.input:
         if i.name in init:
             continue

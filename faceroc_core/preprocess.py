@@ -114,7 +114,7 @@ def parse_triplet(text, what: str) -> tuple[float, float, float]:
         raise FaceROCError(f"{what} must be three numbers R,G,B, got {text!r}") from None
     if len(out) != 3:
         raise FaceROCError(f"{what} must be three numbers R,G,B, got {text!r}")
-    return out  # type: ignore[return-value]
+    return out
 
 
 def parse_size(text) -> tuple[int, int]:
@@ -144,7 +144,7 @@ def parse_crop(text) -> tuple[int, int, int, int]:
         raise FaceROCError(f"crop must be x0,y0,x1,y1 in pixels, got {text!r}") from None
     if len(box) != 4 or not (0 <= box[0] < box[2] and 0 <= box[1] < box[3]):
         raise FaceROCError(f"crop must be x0,y0,x1,y1 with x0 < x1 and y0 < y1, got {text!r}")
-    return box  # type: ignore[return-value]
+    return box
 
 
 def normalisation(preset: str | None = None, mean=None, std=None) -> tuple[float, tuple, tuple]:
@@ -198,7 +198,7 @@ def prepare_pil(img: Image.Image, p: Preprocessing, face=None) -> Image.Image:
             raise FaceROCError(f"center crop {ch}x{cw} is larger than the {w}x{h} image")
         img = img.crop(_center_box(w, h, ch, cw))
     if img.size != (p.width, p.height):
-        img = img.resize((p.width, p.height), Image.BILINEAR)
+        img = img.resize((p.width, p.height), Image.Resampling.BILINEAR)
     return img.convert("L") if p.channels == 1 else img
 
 

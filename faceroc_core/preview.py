@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -64,7 +64,9 @@ def make_preview(images: Sequence[ImageRecord], p: Preprocessing, *, indices: Se
     ``detections`` (per image of ``images``) are needed when ``p.align``; an image
     missing from them is detected here.
     """
-    originals, inputs, reasons = [], [], []
+    originals: list = []
+    inputs: list = []
+    reasons: list = []
     for i in indices:
         try:
             img = decode(read_bytes(images[i].path).data)
@@ -110,8 +112,8 @@ def strip_image(pv: Preview, *, cell: int = THUMB, gap: int = 6) -> Image.Image:
             im = Image.fromarray(arr)
             if row == 1:  # the network's input, scaled up or down as a whole
                 s = cell / max(im.size)
-                im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.NEAREST
-                               if s >= 1 else Image.BILINEAR)
+                im = im.resize((max(1, round(im.size[0] * s)), max(1, round(im.size[1] * s))), Image.Resampling.NEAREST
+                               if s >= 1 else Image.Resampling.BILINEAR)
             canvas.paste(im, (x + (cell - im.size[0]) // 2, y + (cell - im.size[1]) // 2))
     return canvas
 

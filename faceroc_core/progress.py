@@ -6,8 +6,8 @@ the model's display name (None for the steps shared by every model).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Callable
 
 
 class Stage(StrEnum):

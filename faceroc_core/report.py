@@ -3,10 +3,12 @@
 JSON holds finite numbers only: the ROC's first threshold (``+inf``, "accept
 nothing") and any other infinite threshold are written as ``null``.
 
-Exports stay small at any size: the ROC in JSON and in the ROC-points CSV is
-the lossless compact form (:func:`~faceroc_core.metrics.compact_roc`: every
-corner and tied step of the curve, so AUC, EER and TAR at any FAR are those of
-the full curve) unless the full point list is asked for (``roc="full"``).
+Exports stay small at any size: the ROC in JSON is the bounded form by default
+(:func:`export_roc`: at most about 20,000 points, TAR within 1e-4 of the full
+curve at any FAR and exact at every decade; lossless on small sets), and the
+ROC-points CSV the lossless compact form (every corner and tied step, so AUC,
+EER and TAR at any FAR are those of the full curve); ``roc="full"`` writes
+every point the engine holds.  The metrics themselves are always exact.
 """
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import html
 import io
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from . import __version__
-from .metrics import RocCurve, compact_roc, threshold_metrics
-from .pipeline import Evaluation, ModelResult
+from .diagnose import hardest_people
+from .metrics import RocCurve, bounded_roc, compact_roc, threshold_metrics
+from .results import Evaluation, ModelResult, decision_threshold
 from .verdict import comparison, model_verdict
 
 
@@ -36,22 +40,32 @@ def far_key(f: float) -> str:
     return repr(float(f))  # 0.1, 0.01, 0.001, 0.0001
 
 
-ROC_FORMS = ("corners", "full")
+ROC_FORMS = ("bounded", "corners", "full")
+ROC_TAR_ERROR = 1e-4  # the bounded form's largest TAR error at any FAR
 
 
-def export_roc(roc: RocCurve, form: str = "corners") -> RocCurve:
-    """The curve as written to files: ``"corners"`` (lossless, compact) or ``"full"`` (every point the engine
-    holds: each genuine threshold, the corner above it, the 0.001 threshold grid, the EER threshold).
+def export_roc(roc: RocCurve, form: str = "bounded") -> RocCurve:
+    """The curve as written to files.
 
-    Both are exact: every point is a point of the ROC through every distinct score (scikit-learn's
-    ``drop_intermediate=False`` curve), and the corners are all of its turns."""
+    * ``"bounded"`` (the default): at most about 20,000 points, the TAR at any FAR within 1e-4 of the full curve's
+      and exact at every decade of FAR (:func:`~faceroc_core.metrics.bounded_roc`); lossless on sets with fewer than
+      about 10,000 same-person pairs.
+    * ``"corners"``: lossless and compact — every corner and tied step (:func:`~faceroc_core.metrics.compact_roc`).
+    * ``"full"``: every point the engine holds (each genuine threshold, the corner above it, the 0.001 threshold
+      grid, the EER threshold).
+
+    Every point of each form is a point of the ROC through every distinct score (scikit-learn's
+    ``drop_intermediate=False`` curve); the metrics (AUC, EER, TAR@FAR) are always the exact ones, whatever form is
+    written."""
     if form not in ROC_FORMS:
         raise ValueError(f"roc form must be one of {ROC_FORMS}, got {form!r}")
-    return roc if form == "full" else compact_roc(roc)
+    if form == "full":
+        return roc
+    return compact_roc(roc) if form == "corners" else bounded_roc(roc, tar_error=ROC_TAR_ERROR)
 
 
-def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
-    """One model's results as plain JSON values; ``roc``: ``"corners"``, ``"full"`` or None (no curve)."""
+def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
+    """One model's results as plain JSON values; ``roc``: a form of :data:`ROC_FORMS` or None (no curve)."""
     d = {
         "name": r.name,
         "source": r.source,
@@ -70,10 +84,10 @@ def model_dict(r: ModelResult, *, roc: str | None = "corners") -> dict:
         "n_genuine": r.n_genuine,
         "n_impostor": r.n_impostor,
     }
-    if r.kind not in ("scores", "embeddings"):  # a model FaceROC ran itself
-        d["preprocessing"] = r.preprocessing.describe()
-        d["align"] = r.preprocessing.align
-        d["input"] = r.info.describe()
+    if r.model is not None:  # a model FaceROC ran itself
+        d["preprocessing"] = r.model.preprocessing.describe()
+        d["align"] = r.model.preprocessing.align
+        d["input"] = r.model.info.describe()
         d["export_max_abs_diff"] = r.export_max_abs_diff
         d["notes"] = list(r.notes)
         d["skipped"] = [{"path": s.path, "reason": s.reason} for s in r.skipped]
@@ -113,9 +127,9 @@ def _interval(iv) -> dict | None:
             "method": iv.method}
 
 
-def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
+def to_dict(ev: Evaluation, *, roc: str | None = "bounded") -> dict:
     ds = ev.dataset
-    dataset = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
+    dataset: dict[str, Any] = {"n_images": ds.n_images, "n_identities": ds.n_identities, "n_genuine": ds.n_genuine,
                "n_impostor": ds.n_impostor}
     if getattr(ds, "protocol", None):
         dataset["protocol"] = ds.protocol  # only these pairs were scored
@@ -129,7 +143,7 @@ def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
                                 "evidence": s.evidence} for s in ds.suspects]
     return {
         "faceroc_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": dataset,
         "models": [{**model_dict(r, roc=roc), "auc_interval": _interval(ev.auc_intervals.get(r.name))}
                    for r in ev.models],
@@ -138,11 +152,12 @@ def to_dict(ev: Evaluation, *, roc: str | None = "corners") -> dict:
         "uncertainty_note": ev.uncertainty_note,
         "disagreements": [{"models": [d.first, d.second], "thresholds": [_num(t) for t in d.thresholds],
                            "pairs": [_pair(p) for p in d.pairs]} for d in ev.disagreements],
-        "failures": [{"name": f.name, "source": f.source, "error": f.error} for f in ev.failures],
+        "failures": [{"name": f.name, "source": f.source, "error": f.error, "reason": f.reason, "hint": f.hint}
+                     for f in ev.failures],
     }
 
 
-def to_json(ev: Evaluation, *, roc: str | None = "corners", indent: int | None = None) -> str:
+def to_json(ev: Evaluation, *, roc: str | None = "bounded", indent: int | None = None) -> str:
     return json.dumps(to_dict(ev, roc=roc), indent=indent, allow_nan=False)
 
 
@@ -231,7 +246,7 @@ td.num{white-space:nowrap;font-variant-numeric:tabular-nums}tr.best{background:#
 figure.pair{margin:0;font-size:.85em;color:#3e4c59}img.face{height:80px;margin-right:3px;border-radius:3px}
 """
 
-HTML_TEXT = {
+HTML_TEXT: dict[str, dict[str, Any]] = {
     "en": {"title": "Face model comparison", "summary": "Summary", "data": "Test faces", "table": "Scores",
            "curves": "ROC curves", "dist": "Score distributions", "verdicts": "What this means",
            "dataset": "{n_images:,} images of {n_id} people: {n_gen:,} same-person pairs and {n_imp:,} different-person pairs.",
@@ -389,13 +404,13 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                      f"<td class='num'>{r.eer.eer:.4f}</td>{cells}"
                      f"<td class='num'>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
     parts.append("</table></div>")
-    run_models = [r for r in ranked if r.kind not in ("scores", "embeddings")]
+    run_models = [(r, r.preprocessing) for r in ranked if r.preprocessing is not None]
     if run_models:
         parts.append(f"<h2>{e(tx['prep'])}</h2><div class='wide'><table><tr><th>{e(tx['model'])}</th>"
                      f"<th>{e(tx['file'])}</th><th>{e(tx['input'])}</th><th>{e(tx['face'])}</th>"
                      f"<th>{e(tx['norm'])}</th><th>{e(tx['colour'])}</th></tr>")
-        for r in run_models:
-            cells = "".join(f"<td class='text'>{e(c)}</td>" for c in _prep_cells(r.preprocessing, tx))
+        for r, prep in run_models:
+            cells = "".join(f"<td class='text'>{e(c)}</td>" for c in _prep_cells(prep, tx))
             parts.append(f"<tr><td>{e(r.name)}</td><td class='text'>{e(r.source)}</td>{cells}</tr>")
         parts.append("</table></div>")
     if ranked:
@@ -405,7 +420,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append(f"<h2>{e(tx['det'])}</h2><p class='muted'>{e(tx['det_how'])}</p>")
         parts.append("<div class='chart'>" + to_svg(det_chart(ranked, lang=lang)) + "</div>")
         parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
-                     + to_svg(distribution_charts(ranked, lang=lang, threshold=best.eer.threshold)) + "</div>")
+                     + to_svg(distribution_charts(ranked, lang=lang, threshold=ranked[0].eer.threshold)) + "</div>")
     with_pairs = [r for r in ranked if r.hardest_impostors or r.people]
     if with_pairs and images_root is not None:
         parts.append(f"<h2>{e(tx['why'])}</h2>")
@@ -413,7 +428,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
             parts.append(f"<div class='card'><b>{e(r.name)}</b><h3>{e(tx['imp'])}</h3>"
                          + _pairs_html(r.hardest_impostors, images_root, e)
                          + f"<h3>{e(tx['gen'])}</h3>" + _pairs_html(r.hardest_genuines, images_root, e))
-            hard = sorted((p for p in r.people if p.genuine_mean is not None), key=lambda p: p.genuine_mean)[:8]
+            hard = [p for p in hardest_people(r.people, decision_threshold(r)) if p.genuine_mean is not None][:8]
             if hard:
                 parts.append(f"<h3>{e(tx['people'])}</h3><table><tr><th>{e(tx['person'])}</th>"
                              f"<th>{e(tx['mean'])}</th><th>{e(tx['closest'])}</th><th></th></tr>")
@@ -429,11 +444,11 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         for r in ranked:
             for g in r.subgroups:
                 ci = f"{g.interval.low:.3f}–{g.interval.high:.3f}" if g.interval else "—"
-                cells = [f"{g.auc:.4f}" if g.auc is not None else "—", ci,
+                group_cells = [f"{g.auc:.4f}" if g.auc is not None else "—", ci,
                          f"{g.fmr:.5f}" if g.fmr is not None else "—", f"{g.fnmr:.4f}" if g.fnmr is not None else "—"]
                 parts.append(f"<tr><td>{e(r.name)}</td><td class='text'>{e(g.attribute)}</td>"
                              f"<td class='text'>{e(g.value)}</td><td class='num'>{g.n_people}</td>"
-                             + "".join(f"<td class='num'>{c}</td>" for c in cells)
+                             + "".join(f"<td class='num'>{c}</td>" for c in group_cells)
                              + f"<td class='text'>{e(tx['small']) if g.too_small else ''}</td></tr>")
         parts.append("</table></div>")
     if ds.label_mode != "scores" and ranked:
@@ -445,14 +460,15 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                             for rel in s.images[:4] if images_root is not None and (b := _thumb_b64(images_root, rel)))
             parts.append(f"<div class='card'><b>{e(tx['kind'].get(s.kind, s.kind))}</b> · "
                          f"{e(' / '.join(s.identities))}<br><span class='muted'>{e(s.evidence)}</span><br>{faces}</div>")
-    with_preview = [r for r in ranked if r.preview is not None]
+    with_preview = [(r, r.preview, r.preprocessing) for r in ranked
+                    if r.preview is not None and r.preprocessing is not None]
     if with_preview:
         from .preview import png_bytes, strip_image
 
         parts.append(f"<h2>{e(tx['sees'])}</h2><p class='muted'>{e(tx['sees_how'])}</p>")
-        for r in with_preview:
-            b64 = base64.b64encode(png_bytes(strip_image(r.preview, cell=96))).decode()
-            parts.append(f"<div class='card'><b>{e(r.name)}</b> <span class='muted'>{e(r.preprocessing.describe())}"
+        for r, pv, prep in with_preview:
+            b64 = base64.b64encode(png_bytes(strip_image(pv, cell=96))).decode()
+            parts.append(f"<div class='card'><b>{e(r.name)}</b> <span class='muted'>{e(prep.describe())}"
                          f"</span><br><img class='strip' alt='{e(tx['sees'])}: {e(r.name)}' "
                          f"src='data:image/png;base64,{b64}'></div>")
     parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
@@ -466,7 +482,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append(f"<h2>{e(tx['failed'])}</h2><ul>")
         parts += [f"<li><b>{e(f.name)}</b> ({e(f.source)}): {e(f.error)}</li>" for f in ev.failures]
         parts.append("</ul>")
-    foot = tx["made"].format(v=__version__, d=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    foot = tx["made"].format(v=__version__, d=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     if credits:
         foot += " " + tx["cred"].format(c=credits)
     parts.append(f"<p class='muted'>{e(foot)}</p></body></html>")

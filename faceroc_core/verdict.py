@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .metrics import DECISION_FAR
+
 GRADES = ("excellent", "good", "fair", "poor", "chance")
 TIE_AUC = 0.005
 LANGS = ("en", "ja")
@@ -95,7 +97,7 @@ def _fmt_thr(t) -> str:
 def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdict:
     """The verdict for one :class:`~faceroc_core.pipeline.ModelResult`."""
     tx = T[lang if lang in T else "en"]
-    strict = result.tar(1e-3)
+    strict = result.tar(DECISION_FAR)
     measurable = [p for p in result.operating_points if p.measurable]
     fallback = min(measurable, key=lambda p: p.far_target) if measurable else None
     g = grade(result.auc, strict.tar, fallback.tar if fallback else None)

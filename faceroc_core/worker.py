@@ -53,7 +53,7 @@ class Limits:
             raise ModelError(f"the memory limit must be at least 64 MB, got {self.memory_bytes!r} bytes")
 
     @classmethod
-    def of(cls, seconds=None, memory_gb=None) -> "Limits":
+    def of(cls, seconds=None, memory_gb=None) -> Limits:
         """From a CLI/config: seconds and GB, 0 or None for no limit."""
         return cls(seconds=float(seconds) if seconds else None,
                    memory_bytes=int(float(memory_gb) * GB) if memory_gb else None)
@@ -157,7 +157,7 @@ def _start_without_main(proc) -> None:
         try:
             for k in saved:
                 if k == "__spec__":
-                    main.__spec__ = None
+                    main.__spec__ = None  # type: ignore[union-attr]  # saved is empty when main is None
                 else:
                     delattr(main, k)
             proc.start()

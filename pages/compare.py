@@ -6,8 +6,19 @@ from faceroc_core.errors import FaceROCError
 from ui import state
 from ui.i18n import lang, t
 from ui.runner import Job, load_demo_result, run_job
-from ui.views import (confusion_frame, halt, people_frame, plain, show_failures, show_left_out, show_metrics_table,
-                      show_disagreement, show_groups, show_pairs, show_suspects)
+from ui.views import (
+    confusion_frame,
+    halt,
+    people_frame,
+    plain,
+    show_disagreement,
+    show_failures,
+    show_groups,
+    show_left_out,
+    show_metrics_table,
+    show_pairs,
+    show_suspects,
+)
 
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
@@ -43,7 +54,9 @@ def _run() -> None:
         try:
             ev = run_job(job)
         except FaceROCError as e:
-            st.error(plain(state.public(str(e).replace(faces.root, faces.display))), icon=":material/error:")
+            inside = e.path is not None and e.path.startswith(faces.root)  # the upload's name, never the folder
+            shown = e.line(faces.display + e.path[len(faces.root):]) if inside else str(e)
+            st.error(plain(state.public(shown)), icon=":material/error:")
             halt()
         except Exception as e:  # never a traceback on the page
             st.error(t("err.unexpected", what=t("compare.title"), err=plain(state.public(f"{type(e).__name__}: {e}"))),

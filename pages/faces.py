@@ -9,10 +9,10 @@ from faceroc_core.align import align, check_sample, detector_available
 from faceroc_core.charts import identity_chart
 from faceroc_core.dataset import Skipped
 from faceroc_core.errors import FaceROCError
-from faceroc_core.images import decode
-from faceroc_core.preview import sample_indices
 from faceroc_core.groups import read_groups_csv
+from faceroc_core.images import decode
 from faceroc_core.ingest import MAX_FILES, ingest_zip
+from faceroc_core.preview import sample_indices
 from ui import state
 from ui.folder_upload import folder_upload
 from ui.i18n import lang, t

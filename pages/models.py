@@ -3,19 +3,19 @@ from pathlib import Path
 
 import streamlit as st
 
+from faceroc_core.checkpoints import load_state_dict
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import file_hash
-from faceroc_core.archmatch import infer_architecture
-from faceroc_core.checkpoints import load_state_dict
+from faceroc_core.models import infer_checkpoint, model_kind
 from faceroc_core.onnx_io import inline_external_data
-from faceroc_core.worker import GuardedSession
 from faceroc_core.preprocess import PRESET_HELP, PRESETS
+from faceroc_core.results import ModelFailure
+from faceroc_core.worker import GuardedSession
 from ui import state
 from ui.i18n import t
 from ui.runner import LIMITS, load_dataset, prepare_entry
 from ui.views import plain, show_preview
 
-MODEL_SUFFIXES = {".onnx": "onnx", ".pth": "pth", ".pt": "pth", ".bin": "pth", ".ckpt": "pth"}
 MAX_MB = st.get_option("server.maxUploadSize")
 
 
@@ -30,10 +30,6 @@ def model_view(fingerprint: str, prep_key: str, _faces, _prep):
 st.title(t("models.title"))
 st.write(t("models.intro"))
 st.caption(t("models.limit", mb=MAX_MB) + " " + t("models.guard", limits=LIMITS.describe()))
-
-
-def _clean_error(err: Exception, entry_path: str, filename: str) -> str:
-    return state.public(str(err).replace(entry_path, filename))
 
 
 def remove(m) -> None:
@@ -57,12 +53,11 @@ def add_uploads(files) -> None:
     for f in new:
         done.add(f.file_id)
         name = f.name
-        suffix = Path(name).suffix.lower()
         if name.lower().endswith(".data"):
             if not any(g.name.lower().endswith(".onnx") for g in new):
                 st.warning(t("models.side_only", name=name))
             continue
-        kind = MODEL_SUFFIXES.get(suffix)
+        kind = model_kind(name)
         if kind is None:
             st.warning(t("models.unsupported", name=name))
             continue
@@ -72,6 +67,8 @@ def add_uploads(files) -> None:
         path = folder / ("model.onnx" if kind == "onnx" else "model.pth")
         data = f.getvalue()
         error, arch, emb, notes = None, None, None, ()
+        taken = [e.name for e in added] + ([] if st.session_state.get("demo_models") else [e.name for e in state.models()])
+        display = state.unique_name(Path(name).stem, taken)
         try:
             if kind == "onnx":
                 data = inline_external_data(data, sides, source=name) if sides else data
@@ -79,20 +76,13 @@ def add_uploads(files) -> None:
                 GuardedSession(path, limits=LIMITS).close()  # inspected in a worker, under the limits
             else:
                 path.write_bytes(data)
-                match = infer_architecture(load_state_dict(path), source=name)
-                arch, emb = match.arch, match.embedding_dim
-                notes = (f"architecture inferred from the weights: {arch}",)
-                if match.also:
-                    notes += (f"the weights also fit {', '.join(match.also[:4])}; choose one if {arch} is wrong",)
-        except FaceROCError as e:
+                inferred = infer_checkpoint(load_state_dict(path), source=name)
+                arch, emb, notes = inferred.arch, inferred.embedding_dim, inferred.notes
+        except Exception as e:  # expected or not, the failure shows beside this file only
             if not path.exists():
                 path.write_bytes(data)
-            error = _clean_error(e, str(path), name)
-        except Exception as e:  # an unexpected failure shows beside this file only
-            error = f"{name}: {type(e).__name__}: {e}"
-        taken = [e.name for e in added] + ([] if st.session_state.get("demo_models") else [e.name for e in state.models()])
-        added.append(state.ModelEntry(id=mid, name=state.unique_name(Path(name).stem, taken), path=str(path),
-                                      filename=name, kind=kind,
+            error = ModelFailure.of(display, name, e)
+        added.append(state.ModelEntry(id=mid, name=display, path=str(path), filename=name, kind=kind,
                                       sha=file_hash(path), arch=arch, embedding_dim=emb, error=error,
                                       notes=notes))
     if added:
@@ -115,7 +105,7 @@ for m in entries:
     icon = ":material/error:" if m.error else (":material/local_fire_department:" if m.kind == "pth" else ":material/deployed_code:")
     with st.expander(f"{icon} {plain(m.name)} — {plain(m.filename)}", expanded=bool(m.error) or len(entries) <= 3):
         if m.error:
-            st.error(t("models.error", err=m.error))
+            st.error(t("models.error", err=plain(state.public(m.error.error))))
             if st.button(t("models.remove"), key=f"rm_{m.id}"):
                 remove(m)
             continue
@@ -124,10 +114,8 @@ for m in entries:
         try:
             with st.spinner(t("compare.stage.prepare", model=m.name)):
                 pm, prep = prepare_entry(state.resolved(m))
-        except FaceROCError as e:
-            problem = _clean_error(e, m.path, m.filename)
-        except Exception as e:
-            problem = t("err.unexpected", what=m.filename, err=f"{type(e).__name__}: {e}")
+        except Exception as e:  # the model's own failure, named by its file (never the server path)
+            problem = plain(state.public(ModelFailure.of(m.name, m.filename, e).error))
         fixed = pm is not None and m.kind == "onnx" and pm.info.height and pm.info.width
         c1, c2, c3 = st.columns([2, 2, 1])
         name = c1.text_input(t("models.name"), value=m.name, key=f"name_{m.id}")

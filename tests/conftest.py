@@ -1,12 +1,5 @@
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from helpers import make_faces, make_linear_onnx  # noqa: E402
+from helpers import make_faces, make_linear_onnx  # tests/ is on the path (pytest adds it); faceroc is installed
 
 
 @pytest.fixture

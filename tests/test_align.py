@@ -3,12 +3,12 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import LFW, ROOT, SHARED_REASON
 from PIL import Image
 
 import faceroc_core.align as A
 from faceroc_core.cache import EmbeddingCache
 from faceroc_core.images import decode, read_bytes
-from helpers import LFW, ROOT, SHARED_REASON
 
 ORL_DEMO = ROOT / "demo" / "orl_faces"  # ships with the project
 needs_lfw = pytest.mark.skipif(not LFW.is_dir(), reason=SHARED_REASON)

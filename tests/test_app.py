@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
-from streamlit.testing.v1 import AppTest
-
 from helpers import ROOT, make_linear_onnx, make_raw_photos
+from streamlit.testing.v1 import AppTest
 
 APP = str(ROOT / "app.py")
 TIMEOUT = 300
@@ -102,13 +101,13 @@ def test_threshold_change_updates_metrics_without_re_embedding(monkeypatch):
 
     at = start()
     calls = {"n": 0}
-    real = ui.runner.embed
+    real = ui.runner.embed_dataset
 
     def counting(*a, **k):
         calls["n"] += 1
         return real(*a, **k)
 
-    monkeypatch.setattr(ui.runner, "embed", counting)
+    monkeypatch.setattr(ui.runner, "embed_dataset", counting)
     before = [tb.value.to_dict() for tb in at.table]
     at.slider(key="threshold").set_value(0.9).run()
     assert not at.exception

@@ -14,7 +14,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -135,9 +134,8 @@ def test_upload_folder_and_two_models_then_compare(server, tmp_path):
 
 
 def test_raw_photos_get_the_alignment_suggestion_and_the_model_view(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
     from helpers import make_raw_photos
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)
     photos = make_raw_photos(tmp_path / "photos", n_ids=5)
@@ -164,9 +162,8 @@ def test_raw_photos_get_the_alignment_suggestion_and_the_model_view(server, tmp_
 
 
 def test_a_slow_model_can_be_cancelled_and_the_app_stays_up(server, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
-
     from helpers import make_looping_onnx
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=180_000)
     slow = make_looping_onnx(tmp_path / "slow.onnx", trips=10**6, h=112, w=112)  # seconds per batch
@@ -192,9 +189,8 @@ def test_a_slow_model_can_be_cancelled_and_the_app_stays_up(server, tmp_path):
 def test_a_folder_of_1580_photos_arrives_as_one_upload_and_the_report_opens_with_downloads(server, tmp_path):
     """The folder is packed in the browser and sent once; the Report page opens without making its files; a
     download is made when pressed.  (Times are printed by benchmarks/bench_browser.py, not asserted here.)"""
-    from playwright.sync_api import expect, sync_playwright
-
     from helpers import make_photo_folder
+    from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=240_000)
     photos = make_photo_folder(tmp_path / "lfw_like")

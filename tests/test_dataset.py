@@ -1,9 +1,9 @@
 import pytest
+from helpers import ORL, SHARED_REASON, make_faces
 from PIL import Image
 
 from faceroc_core.dataset import pair_counts, scan_folder
 from faceroc_core.errors import DatasetError
-from helpers import ORL, SHARED_REASON, make_faces
 
 
 def test_folder_labels(faces):

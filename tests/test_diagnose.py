@@ -3,11 +3,12 @@ import shutil
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from faceroc_core import diagnose as D
 from faceroc_core import stream
-from faceroc_core.pairs import normalise, pair_scores
-from helpers import ROOT
+from faceroc_core.stream import pair_scores
+from faceroc_core.vectors import normalise
 
 
 def clusters(n_ids=8, per=5, dim=16, spread=0.25, seed=0):
@@ -155,8 +156,8 @@ def test_disagreements_equal_a_slow_reference():
 
 
 def test_streamed_disagreements_equal_a_slow_reference(monkeypatch):
-    monkeypatch.setattr(stream, "TILE_ROWS", 16)  # several tiles and threads
-    monkeypatch.setattr(stream, "TILE_COLS", 24)
+    monkeypatch.setattr(stream._tiles, "TILE_ROWS", 16)  # several tiles and threads
+    monkeypatch.setattr(stream._tiles, "TILE_COLS", 24)
     emb, ids, _ = clusters(n_ids=12, per=6, seed=5)
     rng = np.random.default_rng(5)
     e1, e2 = normalise(emb), normalise(emb + rng.normal(scale=0.6, size=emb.shape))

@@ -1,4 +1,5 @@
 import numpy as np
+from helpers import make_linear_onnx, make_raw_photos
 
 from faceroc_core import embed as E
 from faceroc_core.cache import EmbeddingCache
@@ -6,7 +7,6 @@ from faceroc_core.dataset import scan_folder
 from faceroc_core.models import prepare_model
 from faceroc_core.onnx_io import make_session
 from faceroc_core.preprocess import Preprocessing
-from helpers import make_linear_onnx, make_raw_photos
 
 
 class CountingSessions:

@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from sklearn.metrics import roc_auc_score
 
 from faceroc_core import metrics as M
@@ -10,8 +11,7 @@ from faceroc_core.diagnose import pair_rows
 from faceroc_core.errors import FaceROCError
 from faceroc_core.groups import GLOBAL_FMR, read_groups_csv
 from faceroc_core.pipeline import evaluate_embeddings
-from faceroc_core.pairs import pair_scores
-from helpers import ROOT
+from faceroc_core.stream import pair_scores
 
 
 def test_csv_is_read_and_bad_ones_name_file_and_line():

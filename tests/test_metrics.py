@@ -224,3 +224,28 @@ def test_far_validation_names_the_value(far, msg):
 def test_score_validation(scores, labels, msg):
     with pytest.raises(ScoresError, match=msg):
         M.roc_curve(scores, labels)
+
+
+def test_bounded_roc_keeps_tar_within_its_bound_at_every_far():
+    """A curve of 200,000 genuine and 400,000 impostor scores with heavy ties: at most ~2/eps points, and TAR at
+    any FAR (every FAR where the full curve steps, and a log grid) within eps of the full curve; exact at decades."""
+    from faceroc_core.metrics import bounded_roc, compact_roc, roc_curve, tar_at_far
+
+    rng = np.random.default_rng(11)
+    g = np.round(rng.normal(1.5, 1, 200_000), 4)
+    i = np.round(rng.normal(0, 1, 400_000), 4)
+    roc = roc_curve(np.r_[g, i], np.r_[np.ones(g.size), np.zeros(i.size)])
+    eps = 1e-4
+    b = bounded_roc(roc, tar_error=eps)
+    assert len(compact_roc(roc)) > 2.5 / eps and len(b) <= 2 / eps + 12
+    assert set(b.thresholds.tolist()) <= set(roc.thresholds.tolist())  # true operating points only
+    fars = np.unique(np.r_[roc.fpr[1:], np.logspace(-6, 0, 400)])
+    # slow reference: TAR at each FAR read from each curve as tar_at_far does
+    full = roc.tpr[np.searchsorted(roc.fpr, fars, side="right") - 1]
+    thin = b.tpr[np.searchsorted(b.fpr, fars, side="right") - 1]
+    assert np.all(thin <= full + 1e-15) and np.max(full - thin) <= eps
+    for k in range(1, 6):
+        assert tar_at_far(b, 10.0 ** -k) == tar_at_far(roc, 10.0 ** -k)
+    # a small curve is not thinned at all
+    small = roc_curve([0.9, 0.8, 0.7, 0.6, 0.5], [1, 0, 0, 0, 1])
+    assert bounded_roc(small).thresholds.tolist() == compact_roc(small).thresholds.tolist()

@@ -3,6 +3,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from helpers import MFN_ONNX, MFN_PT, SHARED_REASON, make_linear_onnx
 
 from faceroc_core import archmatch as Am
 from faceroc_core import checkpoints as Ck
@@ -10,7 +11,6 @@ from faceroc_core import models as Mo
 from faceroc_core import onnx_io as Ox
 from faceroc_core.errors import ModelError
 from faceroc_core.onnx_io import inspect_onnx
-from helpers import MFN_ONNX, MFN_PT, SHARED_REASON, make_linear_onnx
 
 
 # --- ONNX inspection ---------------------------------------------------------------------------

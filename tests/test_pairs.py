@@ -3,14 +3,14 @@ import itertools
 import numpy as np
 import pytest
 
-from faceroc_core.errors import DatasetError
 from faceroc_core import stream
-from faceroc_core.pairs import check_memory, pair_scores
+from faceroc_core.errors import DatasetError
+from faceroc_core.stream import check_memory, pair_scores
 
 
 def test_against_per_pair_loop(monkeypatch):
-    monkeypatch.setattr(stream, "TILE_ROWS", 5)  # many tiles, ragged edges
-    monkeypatch.setattr(stream, "TILE_COLS", 7)
+    monkeypatch.setattr(stream._tiles, "TILE_ROWS", 5)  # many tiles, ragged edges
+    monkeypatch.setattr(stream._tiles, "TILE_COLS", 7)
     rng = np.random.default_rng(0)
     e = rng.normal(size=(37, 8)).astype(np.float32)
     ids = rng.integers(0, 6, 37).astype(str)

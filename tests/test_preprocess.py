@@ -1,13 +1,13 @@
 """PIL + numpy preprocessing equals torchvision's Resize + ToTensor + Normalize."""
 import numpy as np
 import pytest
+from helpers import LFW, ORL, SHARED_REASON
 from PIL import Image
 from torchvision import transforms as T
 
 from faceroc_core.errors import FaceROCError
 from faceroc_core.images import decode
 from faceroc_core.preprocess import PRESETS, Preprocessing, normalisation, parse_crop, parse_size, preprocess
-from helpers import LFW, ORL, SHARED_REASON
 
 
 def reference(img, h, w, preset, crop=None, center=None):

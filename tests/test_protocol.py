@@ -3,14 +3,14 @@ import json
 
 import numpy as np
 import pytest
+from helpers import LFW, ROOT, SHARED_REASON
 from sklearn.metrics import roc_auc_score
 
 from faceroc_core.cli import main
 from faceroc_core.dataset import scan_folder
 from faceroc_core.errors import DatasetError
-from faceroc_core.pairs import read_pair_list
 from faceroc_core.pipeline import ModelSpec, evaluate
-from helpers import LFW, ROOT, SHARED_REASON
+from faceroc_core.protocol import read_pair_list
 
 FACES = ROOT / "demo" / "orl_faces"
 MODEL = ROOT / "demo" / "models" / "C_epoch60.onnx"

@@ -4,7 +4,7 @@ import re
 import numpy as np
 import pytest
 
-from faceroc_core.pipeline import evaluate, evaluate_scores, ModelSpec
+from faceroc_core.pipeline import ModelSpec, evaluate, evaluate_scores
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, grade, model_verdict
 
@@ -133,8 +133,9 @@ def test_failed_models_are_named_in_every_export(ev):
 
     from faceroc_core.pipeline import ModelFailure
 
-    bad = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", error="broken.onnx: not ONNX"),))
-    assert json.loads(to_json(bad))["failures"][0]["error"] == "broken.onnx: not ONNX"
+    bad = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", reason="not ONNX"),))
+    failure = json.loads(to_json(bad))["failures"][0]
+    assert failure["error"] == "broken.onnx: not ONNX" and failure["reason"] == "not ONNX" and failure["hint"] is None
     assert "broken,broken.onnx" in metrics_csv(bad) and "not ONNX" in metrics_csv(bad)
     html = html_report(bad)
     assert "Not compared, because they could not be evaluated: broken." in html and "not ONNX" in html
@@ -157,13 +158,14 @@ def test_png_export_draws_japanese_glyphs_not_boxes(ev):
 def test_html_report_lists_preprocessing_failures_and_japanese_charts(tmp_path):
     from dataclasses import replace
 
-    from faceroc_core.pipeline import ModelFailure
     from helpers import make_faces, make_linear_onnx
+
+    from faceroc_core.pipeline import ModelFailure
 
     root = make_faces(tmp_path / "faces", n_ids=4, per_id=3)
     ev = evaluate(root, [ModelSpec(path=make_linear_onnx(tmp_path / "m.onnx"), name="m", bgr=True)],
                   cache_dir=tmp_path / "c", intervals=False)
-    ev = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", error="not a valid ONNX file"),))
+    ev = replace(ev, failures=(ModelFailure(name="broken", source="broken.onnx", reason="not a valid ONNX file"),))
     page = html_report(ev, lang="ja")
     assert "各モデルの実行条件" in page and "B,G,R" in page and "画像全体" in page
     assert "評価できなかったモデル" in page and "broken.onnx" in page and "not a valid ONNX file" in page

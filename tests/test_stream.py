@@ -64,18 +64,18 @@ def test_scan_is_exact(n, dim, step):
 
 def test_exact_with_tiny_tiles_many_threads_and_a_missed_prediction(monkeypatch):
     """Tiles of 7 x 11 (ragged edges everywhere), and no predicted band: the second pass finds the EER."""
-    monkeypatch.setattr(stream, "TILE_ROWS", 7)
-    monkeypatch.setattr(stream, "TILE_COLS", 11)
-    monkeypatch.setattr(stream, "_parts", lambda n: 3)
-    monkeypatch.setattr(stream, "_predict_band", lambda *a, **k: (np.inf, np.inf))
+    monkeypatch.setattr(stream._tiles, "TILE_ROWS", 7)
+    monkeypatch.setattr(stream._tiles, "TILE_COLS", 11)
+    monkeypatch.setattr(stream._tiles, "_parts", lambda n: 3)
+    monkeypatch.setattr(stream._tiles, "_predict_band", lambda *a, **k: (np.inf, np.inf))
     collected = []
-    real = stream._collect
-    monkeypatch.setattr(stream, "_collect", lambda *a, **k: collected.append(1) or real(*a, **k))
+    real = stream._tiles._collect
+    monkeypatch.setattr(stream._tiles, "_collect", lambda *a, **k: collected.append(1) or real(*a, **k))
     for step in (None, 1.0):
         assert_exact(*faces(400, 5, step=step, seed=3))
     assert len(collected) == 2
     # little room: massive exact ties are merged as they come (a collapsed model still gets its exact EER) ...
-    monkeypatch.setattr(stream, "MAX_COLLECT", 48)
+    monkeypatch.setattr(stream._scan, "MAX_COLLECT", 48)
     e, ids = faces(400, 3, step=1.0, seed=4)
     e[::2] = e[0]  # half the images give one and the same embedding
     assert_exact(e, ids)
@@ -138,6 +138,6 @@ def test_worker_threads_multiply_with_the_callers_single_blas_thread():
     with threadpool_limits(limits=1, user_api="blas"):
         single = e[:256] @ e.T
     before = blas_threads()
-    with stream._one_blas_thread():
-        (got, seen), = stream._in_threads([lambda: (e[:256] @ e.T, blas_threads())])
+    with stream._tiles._one_blas_thread():
+        (got, seen), = stream._tiles._in_threads([lambda: (e[:256] @ e.T, blas_threads())])
     assert np.array_equal(got, single) and seen == {1} and blas_threads() == before

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 import pytest
+from helpers import ROOT, make_faces, make_hungry_onnx, make_linear_onnx, make_looping_onnx
 
 from faceroc_core.errors import ModelError
 from faceroc_core.worker import GuardedSession, Limits, release, shared_empty
-from helpers import ROOT, make_faces, make_hungry_onnx, make_linear_onnx, make_looping_onnx
 
 
 def test_good_looping_and_hungry_models_on_the_cli(tmp_path):

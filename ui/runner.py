@@ -20,18 +20,15 @@ from pathlib import Path
 import streamlit as st
 
 from faceroc_core.dataset import Dataset, amend, scan_folder
-from faceroc_core.embed import EmbeddingRun, embed
-from faceroc_core.errors import FaceROCError
-from faceroc_core.metrics import DEFAULT_FARS
-from faceroc_core.pairs import check_memory
-from faceroc_core.progress import Stage
+from faceroc_core.embed import EmbeddingRun
 from faceroc_core.models import PreparedModel, prepare_model
+from faceroc_core.options import ModelSpec, RunOptions, resolve_preprocessing, spec_from_options
+from faceroc_core.pipeline import Evaluation, ModelFailure, embed_dataset, measure_run, prepare_all
+from faceroc_core.progress import Stage
 from faceroc_core.worker import Limits
-from faceroc_core.pipeline import (Evaluation, ModelFailure, ModelSpec, measure_run, prepare_all, resolve_preprocessing,
-                                   spec_from_options)
 
 from .i18n import t
-from .state import FacesSource, ModelEntry, public
+from .state import FacesSource, ModelEntry
 
 _logger = logging.getLogger(__name__)
 BATCH = 32
@@ -49,9 +46,13 @@ def prepared(path: str, sha: str, arch: str | None, embedding_dim: int | None, s
 
 
 def spec_of(m: ModelEntry) -> ModelSpec:
-    return spec_from_options(m.path, name=m.name, arch=m.arch, embedding_dim=m.embedding_dim,
-                             preset=None if m.mean or m.std else m.preset, mean=m.mean or None, std=m.std or None,
-                             size=m.size or None, crop=m.crop or None, bgr=m.bgr, align=bool(m.align))
+    """The engine's spec of an entry (its options are the engine's model options, by name)."""
+    return spec_from_options(m.path, **m.model_options())
+
+
+def run_options(job: Job | None = None) -> RunOptions:
+    """The dashboard's run options: its batch size and worker limits, the job's people's attributes."""
+    return RunOptions(batch_size=BATCH, limits=LIMITS, groups=job.group_table() if job is not None else None)
 
 
 def prepare_entry(m: ModelEntry):
@@ -115,15 +116,14 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
     for m in _job.models:  # options that do not parse (a mistyped size...) fail that model alone
         try:
             specs.append(spec_of(m))
-        except FaceROCError as e:
-            failures.append(ModelFailure(name=m.name, source=m.filename, error=public(str(e))))
+        except Exception as e:
+            failures.append(ModelFailure.of(m.name, m.filename, e))
     # the engine's own preparation: every failure (expected or not) is one model's, the others go on
-    ready, failed = prepare_all(specs, cache_dir=None, prepare=prepare)
-    failures += [ModelFailure(name=f.name, source=by_path[f.source].filename,
-                              error=public(f.error.replace(f.source, by_path[f.source].filename))) for f in failed]
+    ready, failed = prepare_all(specs, cache_dir=None, prepare=prepare,
+                                sources={p: m.filename for p, m in by_path.items()})
+    failures += failed
     prep_bar.progress(1.0, text=f"{t('compare.stage.prepare', model='')}✓")
     ds = load_dataset(_job.faces)
-    check_memory(len(ds.images))  # the engine's own guard: refuse before scoring runs out of memory
     bars = {}
     read_bar = st.progress(0.0, text=t("compare.stage.read"))
     faces_bar = st.progress(0.0, text=t("compare.stage.faces")) if any(p.align for _, p in ready) else None
@@ -139,29 +139,15 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
         elif stage == Stage.EMBED and model in bars:
             bars[model].progress(frac, text=f"{t('compare.stage.embed', model=model)} · {done}/{total}")
 
-    cache = _disk_cache()
-    try:
-        run = embed(ds.images, ready, batch_size=BATCH, progress=progress, cache=cache, limits=LIMITS)
-    finally:
-        if cache is not None:
-            cache.close()
+    # the engine's embedding step (the same as the CLI's): memory guard, embedding cache, guarded workers
+    run = embed_dataset(ds, ready, run_options(), progress=progress)
     return run, tuple(failures)
-
-
-def _disk_cache():
-    from faceroc_core.cache import EmbeddingCache
-    from faceroc_core.cache import default_cache_dir
-
-    try:
-        return EmbeddingCache(default_cache_dir())
-    except Exception:
-        return None
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple) -> Evaluation:
     ds = load_dataset(_job.faces)
-    return measure_run(ds, _run, failures=_failures, fars=DEFAULT_FARS, groups=_job.group_table())
+    return measure_run(ds, _run, failures=_failures, options=run_options(_job))
 
 
 # --------------------------------------------------------------------------- the demo's stored result
@@ -169,8 +155,8 @@ def _code_version() -> str:
     """A hash of the engine's and the dashboard's source: a stored result is only read by the code that wrote it."""
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for p in sorted([*root.glob("faceroc_core/*.py"), *root.glob("ui/*.py")]):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    for p in sorted([*root.glob("faceroc_core/**/*.py"), *root.glob("ui/*.py")]):
+        h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:16]
 
 
@@ -215,6 +201,6 @@ def run_job(job: Job) -> Evaluation:
     run, failures = cached_embeddings(job.embed_key(), job)
     with st.spinner(t("compare.stage.score")):
         ev = cached_metrics(key, job, run, failures)
-    refused = tuple(ModelFailure(name=m.name, source=m.filename, error=m.error) for m in job.refused)
+    refused = tuple(m.error for m in job.refused if m.error is not None)
     return replace(ev, seconds=time.perf_counter() - t0, failures=ev.failures + refused,
                    dataset=replace(ev.dataset, root=job.faces.display))

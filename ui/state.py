@@ -20,6 +20,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from faceroc_core.models import model_kind
+from faceroc_core.options import OPTION_NAMES
+from faceroc_core.results import ModelFailure
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = ROOT / "demo" / "demo.toml"
 SESSION_BASE = Path(os.environ.get("FACEROC_SESSION_DIR") or tempfile.gettempdir()) / "faceroc-sessions"
@@ -44,8 +48,12 @@ class ModelEntry:
     bgr: bool = False
     crop: str = ""
     align: bool | None = None  # None: follow the Faces page's switch
-    error: str | None = None  # set when the file itself cannot be used
+    error: ModelFailure | None = None  # set when the file itself cannot be used
     notes: tuple[str, ...] = ()  # what was inferred on upload (shown beside the model)
+
+    def model_options(self) -> dict:
+        """The entry's settings as the engine's model options (:data:`faceroc_core.options.MODEL_OPTIONS`)."""
+        return {k: getattr(self, k) for k in OPTION_NAMES if hasattr(self, k)}
 
     def options_key(self) -> str:
         d = {k: v for k, v in self.__dict__.items() if k not in ("id", "filename", "error", "notes")}
@@ -203,7 +211,7 @@ def demo_entries() -> tuple[list[ModelEntry], FacesSource]:
     models = []
     for m in cfg["model"]:
         p = DEMO_CONFIG.parent / m["path"]
-        kind = "onnx" if p.suffix == ".onnx" else "pth"
+        kind = model_kind(p) or "onnx"
         models.append(ModelEntry(id=new_id(), name=m.get("name", p.stem), path=str(p), filename=p.name, kind=kind,
                                  sha=file_hash(p), arch=m.get("arch"), size=m.get("size", ""),
                                  preset=m.get("preset", "imagenet")))

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from faceroc_core.diagnose import hardest_people
 from faceroc_core.pipeline import Evaluation
 
 from .i18n import t
@@ -199,15 +200,13 @@ PEOPLE_FACES = 60  # rows of the people table that get their face (the hardest f
 def people_frame(r, threshold: float, root: str | None = None) -> pd.DataFrame:
     """Per person, hardest first: same-person mean score, false rejects at ``threshold``, the most similar
     other person (and, with ``root``, a face of each of the hardest people and of the one they are mistaken for)."""
-    rows = [{t("why.col.person"): p.identity, t("why.col.images"): p.n_images,
-             t("why.col.mean"): p.genuine_mean, t("why.col.rejects"): p.false_rejects(threshold),
-             t("why.col.pairs"): p.genuine_scores.size, t("why.col.closest"): p.worst_impostor_with,
-             t("why.col.closest_score"): p.worst_impostor} for p in r.people]
-    df = pd.DataFrame(rows)
-    order = df.sort_values([t("why.col.rejects"), t("why.col.mean")], ascending=[False, True], na_position="last").index
-    df = df.loc[order].reset_index(drop=True)
+    hardest = hardest_people(r.people, threshold)  # the engine's one ordering (the HTML report's too)
+    df = pd.DataFrame([{t("why.col.person"): p.identity, t("why.col.images"): p.n_images,
+                        t("why.col.mean"): p.genuine_mean, t("why.col.rejects"): p.false_rejects(threshold),
+                        t("why.col.pairs"): p.genuine_scores.size, t("why.col.closest"): p.worst_impostor_with,
+                        t("why.col.closest_score"): p.worst_impostor} for p in hardest])
     if root is not None:
-        pairs = [r.people[i].worst_pair for i in order]
+        pairs = [p.worst_pair for p in hardest]
         df.insert(0, t("why.col.face"), [face_url(root, a) if k < PEOPLE_FACES else None
                                          for k, (a, _) in enumerate(pairs)])
         df[t("why.col.closest_face")] = [face_url(root, b) if k < PEOPLE_FACES else None
@@ -251,12 +250,8 @@ def _fix(s) -> None:
     src = faces()
     if src is None:
         return
-    if s.kind == "same_person_two_names":
-        src = replace(src, merge=src.merge + ((s.identities[1], s.identities[0]),))
-    else:  # a misfiled photo leaves; of a copied photo, the copy under the second name leaves
-        drop = s.images if s.kind == "wrong_identity" else s.images[1::2]
-        src = replace(src, exclude=src.exclude + tuple(p for p in drop if p not in src.exclude))
-    set_faces(src)
+    exclude, merge = s.amend(src.exclude, src.merge)  # the suspect's own fix (faceroc_core.diagnose.Suspect)
+    set_faces(replace(src, exclude=exclude, merge=merge))
     st.session_state["run_now"] = True  # embeddings come from the cache: seconds
 
 

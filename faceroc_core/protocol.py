@@ -1,15 +1,12 @@
-"""Pairs of images: cosine similarity, and whether a run fits in memory.
+"""A protocol's pairs: the pair list evaluated instead of every pair of a face folder.
 
-Scores are the matrix product of L2-normalised embeddings in float64 (so that
-ties and the ROC do not depend on float32 rounding).  Every unordered pair of
-distinct images is scored once; a pair is genuine when both images have the
-same identity.  The evaluation never holds all pairs
-(:func:`faceroc_core.stream.scan` counts them tile by tile);
-:func:`pair_scores` holds them, in the order of ``numpy.triu_indices(n, 1)``,
-for small sets and checks, with the very same arithmetic.
+Two formats, read against the images of the folder: CSV ``a,b[,label]`` (paths relative to the folder) and LFW's
+``pairs.txt`` / ``pairsDevTest.txt``.  Nothing else of FaceROC is imported here but its errors.
 """
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,74 +14,6 @@ import numpy as np
 
 from .errors import DatasetError
 
-
-
-@dataclass(frozen=True, eq=False)
-class PairScores:
-    scores: np.ndarray  # float64 (n_pairs,)
-    genuine: np.ndarray  # bool (n_pairs,)
-
-    @property
-    def n_genuine(self) -> int:
-        return int(self.genuine.sum())
-
-    @property
-    def n_impostor(self) -> int:
-        return int(self.genuine.size - self.genuine.sum())
-
-
-def normalise(embeddings) -> np.ndarray:
-    """Rows scaled to unit L2 norm (float64). Zero or non-finite rows raise ``ValueError``."""
-    e = np.asarray(embeddings, dtype=np.float64)
-    if e.ndim != 2:
-        raise ValueError(f"embeddings must be a 2-D array, got shape {e.shape}")
-    norms = np.linalg.norm(e, axis=1)
-    bad = ~np.isfinite(norms) | (norms == 0)
-    if bad.any():
-        raise ValueError(f"rows {np.flatnonzero(bad)[:5].tolist()} have zero or non-finite norm")
-    return e / norms[:, None]
-
-
-def check_memory(n_images: int, *, dim: int = 512, n_genuine: int | None = None, available: int | None = None) -> None:
-    """Refuse, before it starts, a scan that would not fit in the free memory (with the figure and what to do).
-
-    The scan holds the embeddings and the genuine pairs, never the impostor pairs
-    (:func:`faceroc_core.stream.estimate_bytes`); ``n_genuine`` defaults to 10 images per person.
-    """
-    from .stream import estimate_bytes
-
-    if n_genuine is None:
-        n_genuine = n_images * 9 // 2
-    need = estimate_bytes(n_images, dim, n_genuine)
-    if available is None:
-        try:
-            import psutil
-
-            available = int(psutil.virtual_memory().available)
-        except Exception:
-            return
-    if need > 0.8 * available:
-        raise DatasetError(
-            f"{n_images:,} images of {dim}-d embeddings ({n_genuine:,} same-person pairs) need about "
-            f"{need / 2**30:.1f} GB but {available / 2**30:.1f} GB is free",
-            hint="close other programs, or evaluate fewer images (for example a sample of identities)",
-        )
-
-
-def pair_scores(embeddings, identities) -> PairScores:
-    """Cosine similarity of every unordered pair and whether it is genuine.
-
-    >>> ps = pair_scores([[1, 0], [1, 0], [0, 1]], ["a", "a", "b"])
-    >>> ps.scores.tolist(), ps.genuine.tolist()
-    ([1.0, 0.0, 0.0], [True, False, False])
-    """
-    from .stream import all_pair_scores
-
-    scores, genuine = all_pair_scores(embeddings, identities)
-    return PairScores(scores=scores, genuine=genuine)
-
-
-# --------------------------------------------------------------------------- pair lists (protocols)
 MAX_PAIR_LIST_BYTES = 50 * 2**20
 
 
@@ -162,15 +91,14 @@ def _find(name: str, row: dict, source: str, line: int) -> int:
 
 
 def _csv(text: str, row: dict, source: str):
-    import csv
-    import io
-
     reader = csv.reader(io.StringIO(text))
     head = [h.strip().lower() for h in next(reader)]
     if head[:2] != ["a", "b"] or (len(head) > 2 and head[2] != "label"):
         raise DatasetError(f"the header is {','.join(head)[:100]!r}", path=source,
                            hint="the first line must be a,b or a,b,label (or use LFW's pairs.txt format)")
-    a, b, lab = [], [], []
+    a: list[int] = []
+    b: list[int] = []
+    lab: list[bool | None] = []
     for line, r in enumerate(reader, start=2):
         if not r or not "".join(r).strip():
             continue
