@@ -158,3 +158,39 @@ def compare(better: str, a: Influence, worse: str, b: Influence, *, level: float
         p_better = float(ndtr(d / se))
         iv = Interval(low=float(d - q * se), high=float(d + q * se), level=level, n_people=p)
     return PairedComparison(better=better, worse=worse, delta=float(d), interval=iv, p_better=p_better)
+
+
+# --------------------------------------------------------------------------- a bootstrap over people
+# (faceroc_core.resample computes the replicates exactly; benchmarks/bench_coverage.py measures the coverage)
+BOOT_METHOD = "bootstrap over people (BCa)"
+
+
+def bca_interval(theta: float, reps: np.ndarray, jack: np.ndarray, *, level: float = 0.95, n_people: int,
+                 lo: float = 0.0, hi: float = 1.0, method: str = BOOT_METHOD) -> Interval:
+    """The bias-corrected and accelerated (BCa) interval of ``theta`` from bootstrap replicates over people and the
+    leave-one-person-out values (the acceleration).
+
+    >>> rng = np.random.default_rng(0)
+    >>> iv = bca_interval(0.5, rng.normal(0.5, 0.1, 4000), 0.5 + rng.normal(0, 0.01, 40), n_people=40)
+    >>> round(iv.low, 1), round(iv.high, 1)
+    (0.3, 0.7)
+    """
+    from scipy.special import ndtr, ndtri
+
+    r = np.asarray(reps, np.float64)
+    r = r[np.isfinite(r)]
+    if r.size == 0 or np.all(r == r[0]):
+        v = float(theta) if r.size == 0 else float(r[0])
+        return Interval(low=min(v, theta), high=max(v, theta), level=level, n_people=n_people, method=method)
+    share = (np.sum(r < theta) + 0.5 * np.sum(r == theta)) / r.size
+    z0 = float(ndtri(np.clip(share, 0.5 / r.size, 1 - 0.5 / r.size)))
+    j = np.asarray(jack, np.float64)
+    j = j[np.isfinite(j)]
+    d = j.mean() - j if j.size else np.zeros(0)
+    ss = float(np.sum(d ** 2))
+    a = float(np.sum(d ** 3) / (6 * ss ** 1.5)) if ss > 0 else 0.0
+    z = ndtri(np.array([(1 - level) / 2, (1 + level) / 2]))
+    q = ndtr(z0 + (z0 + z) / (1 - a * (z0 + z)))
+    low, high = np.quantile(r, np.clip(q, 0, 1))
+    return Interval(low=float(np.clip(low, lo, hi)), high=float(np.clip(high, lo, hi)), level=level,
+                    n_people=n_people, method=method)
