@@ -211,7 +211,7 @@ def test_a_folder_of_1580_photos_arrives_as_one_upload_and_the_report_opens_with
         with page.expect_download() as got:
             page.get_by_role("button", name="Metrics (JSON)", exact=True).click()
         body = Path(got.value.path()).read_text()
-        assert '"form": "corners"' in body and len(body) < 2_000_000
+        assert '"form": "bounded"' in body and len(body) < 2_000_000
         with page.expect_download() as got:
             page.get_by_role("button", name="Chart (PNG)", exact=True).click()
         assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
