@@ -154,14 +154,13 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
         maybe = {name: m.influence(images) for name, m in by_name.items()}
         inf = {name: x for name, x in maybe.items() if x is not None}
         intervals = {name: auc_interval(x) for name, x in inf.items()}
-        comparisons = [compare(b.name, inf[b.name], o.name, inf[o.name]) for b, o in pairs
-                       if b.name in inf and o.name in inf]
+        comparisons = [compare(b.name, inf[b.name], o.name, inf[o.name]) for b, o in pairs]
         if len(inf) < len(maybe):
             notes.append("scores given as such carry no people: no intervals over people")
     else:
         notes.insert(0, "intervals over people were not asked for")
-    disagree = tuple(_disagreements(by_name[b.name], by_name[o.name], images, views) for b, o in pairs
-                     if by_name[b.name].inp.embeddings is not None and by_name[o.name].inp.embeddings is not None)
+    view_of = {v.name: v for v in views}
+    disagree = tuple(_disagreements(by_name[b.name], by_name[o.name], images, views, view_of) for b, o in pairs)
     return Evaluation(dataset=_counts_summary(images.identities, found), models=tuple(results),
                       failures=tuple(failures), fars=tuple(options.fars), auc_intervals=intervals,
                       comparisons=tuple(comparisons), uncertainty_note="; ".join(notes) or None,
@@ -234,12 +233,17 @@ def _measure_listed(inp: ModelInput, images: Images, options: RunOptions, pl: Pa
 def _against_best(results: list[ModelResult], by_name: dict[str, _Measured]
                   ) -> tuple[list[tuple[ModelResult, ModelResult]], list[str]]:
     """The best model paired with each other model measured on the same pairs (every comparison model by model
-    goes through here), and a note for each one that cannot be compared pair by pair."""
+    goes through here), and a note for each one that cannot be compared pair by pair.  Models of given scores
+    have no images to pair (their note is that they carry no people)."""
     if len(results) < 2:
         return [], []
     ranked = rank(results)
     best, pairs, notes = ranked[0], [], []
+    if by_name[best.name].inp.scores is not None:  # given scores carry no images: nothing to pair
+        return [], []
     for other in ranked[1:]:
+        if by_name[other.name].inp.scores is not None:
+            continue
         if by_name[best.name].same_pairs(by_name[other.name]):
             pairs.append((best, other))
         else:
@@ -249,7 +253,8 @@ def _against_best(results: list[ModelResult], by_name: dict[str, _Measured]
     return pairs, notes
 
 
-def _disagreements(best: _Measured, other: _Measured, images: Images, views) -> Disagreement:
+def _disagreements(best: _Measured, other: _Measured, images: Images, views, view_of: dict[str, ModelView]
+                   ) -> Disagreement:
     """The pairs two models (measured on the same pairs) decide differently, each at its own threshold."""
     t1, t2 = decision_threshold(best.result), decision_threshold(other.result)
     if best.listed is not None and other.listed is not None:
@@ -258,7 +263,7 @@ def _disagreements(best: _Measured, other: _Measured, images: Images, views) -> 
                  pair_disagreements(lb.scores, t1, lo.scores, t2)]
     else:
         rows = best.inp.rows
-        eb = normalise(best.inp.embeddings)
+        eb = view_of[best.result.name].emb  # normalised once, for the views
         found = [(int(rows[i]), int(rows[j]), float(eb[i] @ eb[j])) for i, j in
                  stream_disagreements(eb, other.inp.embeddings, t1, t2)]
     pairs = tuple(replace(images.pair(a, b, s), others=other_scores(views, a, b, skip=best.result.name))

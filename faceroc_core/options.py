@@ -202,6 +202,11 @@ class RunOptions:
             object.__setattr__(self, "identities", tuple(str(i) for i in self.identities))
 
     @classmethod
+    def given(cls, options: RunOptions | None, values: dict) -> RunOptions:
+        """``options`` with ``values`` (field names) replacing its fields; default options when None."""
+        return cls.of(**{**(vars(options) if options is not None else {}), **values})
+
+    @classmethod
     def of(cls, **values) -> RunOptions:
         """A :class:`RunOptions` from keyword values; an unknown name is refused with the list of known ones."""
         known = {f.name for f in fields(cls)}

@@ -152,7 +152,7 @@ def evaluate(images, specs: Sequence[ModelSpec], options: RunOptions | None = No
         DatasetError: the folder cannot be evaluated (no images, one identity, no same-person pair).
     """
     t0 = time.perf_counter()
-    opts = replace(options, **values) if options is not None else RunOptions.of(**values)
+    opts = RunOptions.given(options, values)
     ds = images if isinstance(images, Dataset) else scan_folder(images, labels=opts.labels,
                                                                 identities=opts.identities)
     protocol = None
@@ -293,7 +293,7 @@ def evaluate_embeddings(named: dict, options: RunOptions | None = None, *, progr
     (or its fields as keyword values): ``fars``, ``intervals``, ``groups``, ``dask``.
     """
     t0 = time.perf_counter()
-    opts = replace(options, **values) if options is not None else RunOptions.of(**values)
+    opts = RunOptions.given(options, values)
     first_ids, inputs = None, []
     for name, (emb, ids) in named.items():
         ids = np.asarray(ids).astype(str)
@@ -320,7 +320,7 @@ def evaluate_embeddings(named: dict, options: RunOptions | None = None, *, progr
 def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], options: RunOptions | None = None,
                     **values) -> Evaluation:
     """Metrics for bring-your-own scores: ``{model name: (scores, labels)}`` (labels 1 = same person)."""
-    opts = replace(options, **values) if options is not None else RunOptions.of(**values)
+    opts = RunOptions.given(options, values)
     inputs = []
     for name, (scores, labels) in groups.items():
         s, y = M.check_scores(scores, labels)

@@ -61,6 +61,7 @@ def test_folders_npz_embeddings_and_scores_give_the_same_numbers(run):
     assert all(r.ran and r.sha256 and r.preprocessing is not None for r in ev.models)
     assert not any(r.ran or r.sha256 or r.preprocessing is not None for r in ev_npz.models + ev_scores.models)
     assert ev_scores.uncertainty_note and "no intervals" in ev_scores.uncertainty_note
+    assert "not compared" not in ev_scores.uncertainty_note and ev_scores.comparisons == ()  # no images to pair
     assert ev.uncertainty_note is None
 
 
@@ -94,13 +95,12 @@ def test_a_protocol_gets_progress_failures_and_the_other_models_scores(run):
         assert r.n_genuine == int(pl.genuine.sum()) and r.n_impostor == int((~pl.genuine).sum())
         assert r.hardest_impostors and all(dict(p.others).keys() == {o.name for o in ev.models} - {r.name}
                                            for p in r.hardest_impostors + r.hardest_genuines)
-        # the listed pairs' metrics are those of the same scores counted as a score list
-        s = np.array([np.dot(*[x / np.linalg.norm(x) for x in (er.results[0].embeddings[i],
-                                                               er.results[0].embeddings[j])])
-                      for i, j in zip(pl.a, pl.b)]) if r.name == er.results[0].model.name else None
-        if s is not None:
-            ref = evaluate_scores({"x": (s, pl.genuine)}).models[0]
-            assert r.auc == pytest.approx(ref.auc, abs=1e-12)
+    # the listed pairs' metrics are those of the same scores counted as a score list
+    e = er.results[0].embeddings / np.linalg.norm(er.results[0].embeddings, axis=1, keepdims=True)
+    listed = np.einsum("ij,ij->i", e[pl.a], e[pl.b])
+    ref = evaluate_scores({"x": (listed, pl.genuine)}).models[0]
+    mine = next(r for r in ev.models if r.name == er.results[0].model.name)
+    assert mine.auc == pytest.approx(ref.auc, abs=1e-12) and mine.eer.eer == pytest.approx(ref.eer.eer, abs=1e-12)
     assert ev.auc_intervals.keys() == {r.name for r in ev.models} and len(ev.comparisons) == 1
     assert len(ev.disagreements) == 1 and ev.disagreements[0].first == ev.ranked()[0].name
     assert ev.dataset.suspects == ()  # the test-set check needs every pair
