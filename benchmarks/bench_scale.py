@@ -58,7 +58,9 @@ def child(n: int, dim: int) -> dict:
     stream.scan(e[:2000], ids[:2000])  # compiled kernels loaded (numba cache) before timing
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     n_gen = int(sum(c * (c - 1) // 2 for c in np.unique(ids, return_counts=True)[1]))
-    estimate = stream.estimate_bytes(n, dim, n_gen)
+    from faceroc_core.resample import MAX_PAIRS
+
+    estimate = stream.estimate_bytes(n, dim, n_gen, held_pairs=min(n * (n - 1) // 2, MAX_PAIRS))
     t = time.perf_counter()
     ev = evaluate_embeddings({"model": (e, ids)})
     engine = time.perf_counter() - t
@@ -70,12 +72,22 @@ def child(n: int, dim: int) -> dict:
     stream._tiles._run_tiles(n, stream._tiles._parts(n), lambda p, i0, i1, j0, j1: es[i0:i1] @ es[j0:j1].T, None, 0)
     floor = time.perf_counter() - t
     iv = ev.auc_intervals["model"]
+    from faceroc_core.resample import people_intervals, sample_of_images
+
+    t = time.perf_counter()  # the intervals' own cost (inside evaluate_embeddings above): redone alone
+    _, codes = np.unique(ids, return_inverse=True)
+    mi = people_intervals(sample_of_images(e, ids), auc=None, tar={1e-3: r.tar(1e-3).tar}, eer=r.eer.eer,
+                          n_people=int(codes.max()) + 1)
+    t_iv = time.perf_counter() - t
+    tar_iv = mi.tar_at(1e-3)
     from faceroc_core.report import to_json
 
     json_mb = {form: len(to_json(ev, roc=form).encode()) / 1e6 for form in ("bounded", "corners")}
     return {"n": n, "pairs": n * (n - 1) // 2, "engine_s": engine, "floor_s": floor, "peak_bytes": peak,
             "base_bytes": base, "estimate_bytes": estimate, "auc": r.auc, "eer": r.eer.eer,
-            "interval": [iv.low, iv.high], "roc_points": len(r.roc), "json_mb": json_mb}
+            "interval": [iv.low, iv.high], "roc_points": len(r.roc), "json_mb": json_mb, "intervals_s": t_iv,
+            "tar": r.tar(1e-3).tar, "tar_interval": [tar_iv.low, tar_iv.high] if tar_iv else None,
+            "eer_interval": [mi.eer.low, mi.eer.high]}
 
 
 def check(n: int) -> None:
@@ -168,6 +180,10 @@ def main() -> None:
               f"{d['auc']:.6f} ({d['interval'][0]:.6f}-{d['interval'][1]:.6f}), EER {d['eer']:.5f}, "
               f"{d['roc_points']:,} ROC points; JSON {d['json_mb']['bounded']:.1f} MB "
               f"({d['json_mb']['corners']:.1f} MB with --roc corners)")
+        ti = d["tar_interval"] or [float("nan")] * 2
+        print(f"{'':>8} TAR@1e-3 {d['tar']:.4f} ({ti[0]:.4f}-{ti[1]:.4f}), EER interval "
+              f"{d['eer_interval'][0]:.5f}-{d['eer_interval'][1]:.5f}: TAR/EER intervals over people "
+              f"{d['intervals_s']:.2f} s (a sample of people when the pairs exceed resample.MAX_PAIRS)")
         sys.stdout.flush()
     if ns.check_n:
         check(ns.check_n)

@@ -227,6 +227,10 @@ def write_previews(ev, folder) -> list[Path]:
     return written
 
 
+def _ci_cell(iv) -> str:
+    return "" if iv is None else f"{iv.low:.3f}–{iv.high:.3f}"
+
+
 def _print_summary(ev, *, quiet=False):
     for f in ev.failures:
         print(f"faceroc: model {f.name} skipped: {f.error}", file=sys.stderr)
@@ -238,11 +242,18 @@ def _print_summary(ev, *, quiet=False):
               f"impostor pairs; {len(ds.skipped)} file(s) skipped", file=sys.stderr)
         for s in ds.skipped[:20]:
             print(f"  skipped {s.path}: {s.reason}", file=sys.stderr)
-    head = f"{'model':<28} {'AUC':>8} {'EER':>8} " + " ".join(f"{'TAR@' + format(f, 'g'):>12}" for f in ev.fars)
+    head = f"{'model':<28} {'AUC':>13} {'EER':>13} " + " ".join(f"{'TAR@' + format(f, 'g'):>13}" for f in ev.fars)
     print(head, file=sys.stderr)
     for r in ev.ranked():
-        tars = " ".join(f"{'—' if p.tar is None else format(p.tar, '.4f'):>12}" for p in r.operating_points)
-        print(f"{r.name[:28]:<28} {r.auc:>8.4f} {r.eer.eer:>8.4f} {tars}", file=sys.stderr)
+        tars = " ".join(f"{'—' if p.tar is None else format(p.tar, '.4f'):>13}" for p in r.operating_points)
+        print(f"{r.name[:28]:<28} {r.auc:>13.4f} {r.eer.eer:>13.4f} {tars}", file=sys.stderr)
+        mi = ev.intervals.get(r.name)
+        if mi is not None:  # the 95% intervals over people, under each number
+            n = mi.auc.n_people if mi.auc else ""
+            cells = [_ci_cell(mi.auc), _ci_cell(mi.eer)] + [_ci_cell(mi.tar_at(p.far_target)) for p in r.operating_points]
+            print(f"{'  95% over ' + str(n) + ' people':<28} " + " ".join(f"{c:>13}" for c in cells), file=sys.stderr)
+        if r.accuracy_10fold is not None:
+            print(f"{'  10-fold accuracy':<28} {r.accuracy_10fold.text()}", file=sys.stderr)
     from .verdict import comparison
 
     for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:
@@ -399,7 +410,9 @@ def parser() -> argparse.ArgumentParser:
     for o in MODEL_OPTIONS:  # every per-model option, declared once (faceroc_core.options)
         if not o.cli:
             continue
-        target = groups.setdefault(o.group, ev.add_mutually_exclusive_group()) if o.group else ev
+        if o.group and o.group not in groups:  # made once: an empty group breaks --help
+            groups[o.group] = ev.add_mutually_exclusive_group()
+        target = groups[o.group] if o.group else ev
         if o.switch:
             target.add_argument(o.flag, action="store_true", help=o.help)
         else:

@@ -28,10 +28,12 @@ from .options import RunOptions
 from .preview import Preview
 from .progress import Progress, Stage
 from .protocol import PairList
+from .resample import MAX_PAIRS, PersonPairs, people_intervals, sample_of_images
 from .results import DatasetSummary, Evaluation, Measurement, ModelFailure, ModelResult, ModelSource, decision_threshold
 from .stream import PairScores, PairStats, check_memory, count_scores, scan
 from .stream import disagreements as stream_disagreements
-from .uncertainty import Influence, auc_interval, compare, influence, influence_of_pairs
+from .tenfold import N_FOLDS, ten_fold
+from .uncertainty import Influence, MetricIntervals, auc_interval, compare, influence, influence_of_pairs
 from .vectors import normalise
 from .verdict import rank
 
@@ -111,6 +113,22 @@ class _Measured:
         return _influence(self.st, codes)
 
 
+    def intervals(self, images: Images, inf: Influence) -> MetricIntervals:
+        """AUC, TAR at each FAR target and EER intervals over people (:func:`~faceroc_core.resample.people_intervals`)."""
+        r = self.result
+        tar = {p.far_target: p.tar for p in r.operating_points}
+        if self.listed is not None:
+            lp = self.listed
+            names, codes = np.unique(images.identities, return_inverse=True)
+            present, pair_people = np.unique(np.r_[codes[lp.a], codes[lp.b]], return_inverse=True)
+            n = lp.a.size
+            pp = PersonPairs.of(lp.scores, lp.genuine, pair_people[:n], pair_people[n:], present.size)
+            return people_intervals(pp, auc=inf, tar=tar, eer=r.eer.eer)
+        ids = images.identities[self.inp.rows]
+        pp = sample_of_images(self.inp.embeddings, ids)
+        return people_intervals(pp, auc=inf, tar=tar, eer=r.eer.eer, n_people=np.unique(ids).size)
+
+
 def _influence(st: PairStats, codes: np.ndarray) -> Influence:
     return influence(st.genuine_rank2, codes[st.genuine_a], st.impostor_rank2, codes, int(codes.max()) + 1, st.auc)
 
@@ -153,7 +171,7 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
     if options.intervals:
         maybe = {name: m.influence(images) for name, m in by_name.items()}
         inf = {name: x for name, x in maybe.items() if x is not None}
-        intervals = {name: auc_interval(x) for name, x in inf.items()}
+        intervals = {name: by_name[name].intervals(images, x) for name, x in inf.items()}
         comparisons = [compare(b.name, inf[b.name], o.name, inf[o.name]) for b, o in pairs]
         if len(inf) < len(maybe):
             notes.append("scores given as such carry no people: no intervals over people")
@@ -162,7 +180,7 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
     view_of = {v.name: v for v in views}
     disagree = tuple(_disagreements(by_name[b.name], by_name[o.name], images, views, view_of) for b, o in pairs)
     return Evaluation(dataset=_counts_summary(images.identities, found), models=tuple(results),
-                      failures=tuple(failures), fars=tuple(options.fars), auc_intervals=intervals,
+                      failures=tuple(failures), fars=tuple(options.fars), intervals=intervals,
                       comparisons=tuple(comparisons), uncertainty_note="; ".join(notes) or None,
                       disagreements=disagree)
 
@@ -179,8 +197,8 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
     if protocol is not None:
         return _measure_listed(inp, images, options, protocol)
     ids = images.identities[rows]
-    check_memory(rows.size, dim=inp.embeddings.shape[1],
-                 n_genuine=pair_counts(np.unique(ids, return_counts=True)[1])[0])
+    check_memory(rows.size, dim=inp.embeddings.shape[1], n_genuine=pair_counts(np.unique(ids, return_counts=True)[1])[0],
+                 held_pairs=min(rows.size * (rows.size - 1) // 2, MAX_PAIRS) if options.intervals else 0)
 
     def step(done, total):
         if progress:
@@ -223,10 +241,17 @@ def _measure_listed(inp: ModelInput, images: Images, options: RunOptions, pl: Pa
     a, b = pl.a[ok], pl.b[ok]
     top, low = hardest_pairs(PairScores(scores=s, genuine=g))
     dropped = int((~ok).sum())
-    notes = (f"{dropped} pair(s) of the protocol left out: an image could not be embedded",) if dropped else ()
+    notes: tuple[str, ...] = ((f"{dropped} pair(s) of the protocol left out: an image could not be embedded",)
+                              if dropped else ())
+    accuracy = None
+    if s.size >= N_FOLDS:  # the field's 10-fold accuracy on the protocol's folds (or KFold in file order)
+        accuracy = ten_fold(s, g, pl.folds[ok] if pl.folds is not None else None,
+                            flip=bool(inp.model and inp.model.flip))
+        if dropped and pl.folds is None:
+            notes += ("10-fold accuracy: the folds are cut from the pairs that remain, in file order",)
     result = _result(inp, Measurement.of(st, options.fars), n_images=int(inp.rows.size), notes=notes,
                      hardest_impostors=tuple(images.pair(a[k], b[k], s[k]) for k in top),
-                     hardest_genuines=tuple(images.pair(a[k], b[k], s[k]) for k in low))
+                     hardest_genuines=tuple(images.pair(a[k], b[k], s[k]) for k in low), accuracy_10fold=accuracy)
     return _Measured(result, inp, st, _Listed(ok=ok, a=a, b=b, scores=s, genuine=g))
 
 

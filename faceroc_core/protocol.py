@@ -26,6 +26,7 @@ class PairList:
     b: np.ndarray  # int64
     genuine: np.ndarray  # bool
     source: str
+    folds: np.ndarray | None = None  # int64 fold of each pair (a CSV's ``fold`` column, pairs.txt's sets), or None
 
     def __len__(self) -> int:
         return int(self.a.size)
@@ -36,9 +37,11 @@ def read_pair_list(data, relpaths, identities, *, source: str = "pairs") -> Pair
 
     Two formats:
 
-    * CSV with a header ``a,b[,label]``: image paths relative to the face folder (``alice/001.jpg``); ``label``
-      1 (same person) or 0; without it, pairs are genuine when both images have the same identity.
-    * LFW's ``pairs.txt`` (and ``pairsDevTest.txt``): a first line of counts, then ``name n1 n2`` (a genuine pair:
+    * CSV with a header ``a,b[,label][,fold]``: image paths relative to the face folder (``alice/001.jpg``);
+      ``label`` 1 (same person) or 0; without it, pairs are genuine when both images have the same identity;
+      ``fold`` (any text or number) the fold of each pair for the 10-fold accuracy (:mod:`.tenfold`).
+    * LFW's ``pairs.txt`` (and ``pairsDevTest.txt``): a first line of counts (``10 300``: ten sets, each of 300
+      genuine then 300 impostor pairs — the folds), then ``name n1 n2`` (a genuine pair:
       ``name/name_000n1.jpg``, ``name/name_000n2.jpg``) or ``name1 n1 name2 n2`` (an impostor pair).
 
     >>> pl = read_pair_list("a,b\\nx/1.png,x/2.png\\nx/1.png,y/1.png\\n", ["x/1.png", "x/2.png", "y/1.png"],
@@ -68,17 +71,27 @@ def read_pair_list(data, relpaths, identities, *, source: str = "pairs") -> Pair
     row = {str(p): k for k, p in enumerate(relpaths)}
     ids = np.asarray(identities).astype(str)
     first = lines[0].replace("\t", " ").split()
+    folds: list | None = None
     if all(x.isdigit() for x in first) and 1 <= len(first) <= 2:
         a, b, lab = _lfw(lines, row, source)
+        if len(first) == 2 and int(first[0]) * 2 * int(first[1]) == len(a) and int(first[0]) > 1:
+            folds = np.repeat(np.arange(int(first[0])), 2 * int(first[1])).tolist()  # the sets are the folds
     else:
-        a, b, lab = _csv(text, row, source)
+        a, b, lab, folds = _csv(text, row, source)
     a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
     genuine = np.where(np.asarray([x is None for x in lab]), ids[a] == ids[b],
                        np.asarray([bool(x) for x in lab]))
     if a.size == 0 or genuine.all() or not genuine.any():
         raise DatasetError(f"the pair list has {int(genuine.sum())} same-person and {int((~genuine).sum())} "
                            "different-people pairs", path=source, hint="a protocol needs both kinds of pair")
-    return PairList(a=a, b=b, genuine=genuine.astype(bool), source=source)
+    fold_ids = None
+    if folds is not None:
+        _, first_at, codes = np.unique(np.asarray(folds).astype(str), return_index=True, return_inverse=True)
+        fold_ids = np.argsort(np.argsort(first_at))[codes].astype(np.int64)  # numbered as they first appear
+        if int(fold_ids.max()) < 1:
+            raise DatasetError("the fold column names one fold only", path=source,
+                               hint="give each pair its fold (1..10), or leave the column out: then 10 folds in order")
+    return PairList(a=a, b=b, genuine=genuine.astype(bool), source=source, folds=fold_ids)
 
 
 def _find(name: str, row: dict, source: str, line: int) -> int:
@@ -93,12 +106,17 @@ def _find(name: str, row: dict, source: str, line: int) -> int:
 def _csv(text: str, row: dict, source: str):
     reader = csv.reader(io.StringIO(text))
     head = [h.strip().lower() for h in next(reader)]
-    if head[:2] != ["a", "b"] or (len(head) > 2 and head[2] != "label"):
+    extra = head[2:]
+    if head[:2] != ["a", "b"] or any(h not in ("label", "fold") for h in extra) or len(set(extra)) < len(extra):
         raise DatasetError(f"the header is {','.join(head)[:100]!r}", path=source,
-                           hint="the first line must be a,b or a,b,label (or use LFW's pairs.txt format)")
+                           hint="the first line must be a,b with optional label and fold columns (or use LFW's "
+                                "pairs.txt format)")
+    at_label = head.index("label") if "label" in head else None
+    at_fold = head.index("fold") if "fold" in head else None
     a: list[int] = []
     b: list[int] = []
     lab: list[bool | None] = []
+    folds: list[str] = []
     for line, r in enumerate(reader, start=2):
         if not r or not "".join(r).strip():
             continue
@@ -106,15 +124,20 @@ def _csv(text: str, row: dict, source: str):
             raise DatasetError(f"line {line}: {len(r)} cell(s), need a,b", path=source)
         a.append(_find(r[0], row, source, line))
         b.append(_find(r[1], row, source, line))
-        if len(head) > 2:
-            v = r[2].strip() if len(r) > 2 else ""
+        if at_label is not None:
+            v = r[at_label].strip() if len(r) > at_label else ""
             if v not in ("0", "1"):
                 raise DatasetError(f"line {line}: label {v[:20]!r}", path=source,
                                    hint="label is 1 (same person) or 0 (different people)")
             lab.append(v == "1")
         else:
             lab.append(None)
-    return a, b, lab
+        if at_fold is not None:
+            v = r[at_fold].strip() if len(r) > at_fold else ""
+            if not v:
+                raise DatasetError(f"line {line}: no fold", path=source, hint="give every pair its fold, e.g. 1..10")
+            folds.append(v[:50])
+    return a, b, lab, (folds if at_fold is not None else None)
 
 
 def _lfw(lines, row: dict, source: str):

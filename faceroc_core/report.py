@@ -102,6 +102,8 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         }
         # DET: the same points (and thresholds) as the ROC, as false non-match against false match rate
         d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist()}
+    if r.accuracy_10fold is not None:
+        d["accuracy_10fold"] = _tenfold(r.accuracy_10fold)
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
@@ -115,6 +117,20 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
     return d
 
 
+def _ci_html(iv, digits: int) -> str:
+    """`` (low–high)`` under a value in a table cell; nothing without an interval."""
+    if iv is None:
+        return ""
+    return f"<br><span class='muted'>({iv.low:.{digits}f}–{iv.high:.{digits}f})</span>"
+
+
+def _tenfold(tf) -> dict:
+    """``accuracy_10fold`` as the field reports it; thresholds as cosine-score thresholds (``1 - d / 2``)."""
+    return {"mean": tf.mean, "std": tf.std, "folds": list(tf.folds), "thresholds": list(tf.thresholds),
+            "flip": tf.flip, "val_at_far": {"far": 1e-3, "val": _num(tf.val), "std": _num(tf.val_std),
+                                            "far_reached": _num(tf.far)}}
+
+
 def _pair(p) -> dict:
     return {"a": p.a, "b": p.b, "identity_a": p.identity_a, "identity_b": p.identity_b, "score": _num(p.score),
             "others": {name: _num(s) for name, s in p.others}}
@@ -125,6 +141,15 @@ def _interval(iv) -> dict | None:
         return None
     return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_people": iv.n_people,
             "method": iv.method}
+
+
+def _intervals(mi) -> dict:
+    """A model's intervals over people, as the JSON names them (``null`` when not computed or not measurable)."""
+    if mi is None:
+        return {"auc_interval": None}
+    return {"auc_interval": _interval(mi.auc),
+            "tar_at_far_interval": {far_key(f): _interval(iv) for f, iv in mi.tar},
+            "eer_interval": _interval(mi.eer)}
 
 
 def to_dict(ev: Evaluation, *, roc: str | None = "bounded") -> dict:
@@ -145,8 +170,7 @@ def to_dict(ev: Evaluation, *, roc: str | None = "bounded") -> dict:
         "faceroc_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dataset": dataset,
-        "models": [{**model_dict(r, roc=roc), "auc_interval": _interval(ev.auc_intervals.get(r.name))}
-                   for r in ev.models],
+        "models": [{**model_dict(r, roc=roc), **_intervals(ev.intervals.get(r.name))} for r in ev.models],
         "comparisons": [{"better": c.better, "worse": c.worse, "auc_difference": c.delta,
                          "interval": _interval(c.interval), "p_better": _num(c.p_better)} for c in ev.comparisons],
         "uncertainty_note": ev.uncertainty_note,
@@ -248,6 +272,8 @@ figure.pair{margin:0;font-size:.85em;color:#3e4c59}img.face{height:80px;margin-r
 
 HTML_TEXT: dict[str, dict[str, Any]] = {
     "en": {"title": "Face model comparison", "summary": "Summary", "data": "Test faces", "table": "Scores",
+           "ci_note": "In brackets under EER and TAR: the 95% interval over people (on other people like these, the "
+                      "number would most likely lie there).",
            "curves": "ROC curves", "dist": "Score distributions", "verdicts": "What this means",
            "dataset": "{n_images:,} images of {n_id} people: {n_gen:,} same-person pairs and {n_imp:,} different-person pairs.",
            "skipped": "{n} file(s) were skipped.", "model": "Model", "failed": "Could not be evaluated",
@@ -282,6 +308,7 @@ HTML_TEXT: dict[str, dict[str, Any]] = {
                     "wrong_identity": "A photo filed under the wrong person",
                     "duplicate_image": "The same photo under two names"}},
     "ja": {"title": "顔認識モデルの比較", "summary": "まとめ", "data": "テストに使った顔", "table": "スコア",
+           "ci_note": "EER と TAR の下の括弧内は、人にもとづく 95% 区間です（同じような別の人々で試すと、値はおそらくこの範囲に入ります）。",
            "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
            "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
            "skipped": "{n} 個のファイルをスキップしました。", "model": "モデル", "failed": "評価できなかったモデル",
@@ -397,13 +424,17 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
     parts.append(f"<th>{e(tx['pairs'])}</th></tr>")
     for r in ranked:
         cls = " class='best'" if r is best else ""
-        cells = "".join(f"<td class='num'>{'—' if p.tar is None else f'{p.tar:.3f}'}</td>" for p in r.operating_points)
-        iv = ev.auc_intervals.get(r.name)
+        mi = ev.intervals.get(r.name)
+        cells = "".join(f"<td class='num'>{'—' if p.tar is None else f'{p.tar:.3f}'}"
+                        f"{_ci_html(mi.tar_at(p.far_target) if mi else None, 3)}</td>" for p in r.operating_points)
+        iv = mi.auc if mi else None
         ci = f"{iv.low:.3f}–{iv.high:.3f}" if iv else "—"
         parts.append(f"<tr{cls}><td>{e(r.name)}</td><td class='num'>{r.auc:.4f}</td><td class='num'>{ci}</td>"
-                     f"<td class='num'>{r.eer.eer:.4f}</td>{cells}"
+                     f"<td class='num'>{r.eer.eer:.4f}{_ci_html(mi.eer if mi else None, 4)}</td>{cells}"
                      f"<td class='num'>{r.n_genuine:,} / {r.n_impostor:,}</td></tr>")
     parts.append("</table></div>")
+    if ev.intervals:
+        parts.append(f"<p class='muted'>{e(tx['ci_note'])}</p>")
     run_models = [(r, r.preprocessing) for r in ranked if r.preprocessing is not None]
     if run_models:
         parts.append(f"<h2>{e(tx['prep'])}</h2><div class='wide'><table><tr><th>{e(tx['model'])}</th>"
@@ -473,7 +504,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                          f"src='data:image/png;base64,{b64}'></div>")
     parts.append(f"<h2>{e(tx['verdicts'])}</h2>")
     for r in ranked:
-        v = model_verdict(r, ds, lang=lang, interval=ev.auc_intervals.get(r.name))
+        v = model_verdict(r, ds, lang=lang, intervals=ev.intervals.get(r.name))
         parts.append(f"<div class='card'><div><b>{e(r.name)}</b> — <span class='grade g-{v.grade}'>{e(v.headline)}</span></div><ul>")
         parts += [f"<li>{e(s)}</li>" for s in v.sentences]
         parts += [f"<li class='muted'>{e(c)}</li>" for c in v.caveats]

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .uncertainty import Influence, MetricIntervals, jackknife_influence, rate_interval
+
 MAX_PAIRS = 2_500_000  # pairs a bootstrap over people holds (about 2,200 images; 60 MB)
+JACKKNIFE_GROUPS = 100  # people left out together: each person alone up to this many people
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,9 +87,10 @@ class Replicates:
 
 
 @njit(cache=True, nogil=True)
-def _one(start, genuine, pa, pb, values, g_per, m_per, w, fars, thresholds, out_tar, out_far, out_frr, dN):
+def _one(start, genuine, pa, pb, values, g_per, m_per, w, fars, thresholds, out_tar, out_far, out_frr, dN, full):
     """One replicate's metrics for person weights ``w`` (see the module text); returns (AUC, EER, the AUC's
-    standard error over people by the infinitesimal jackknife of this replicate's test set)."""
+    standard error over people by the infinitesimal jackknife of this replicate's test set).  Unless ``full``,
+    the pass stops once the FAR targets, the EER and the thresholds are settled (AUC and its error: NaN)."""
     n_g = 0.0
     n_i = 0.0
     if m_per.size:  # every pair of the images: n_g = sum_p w_p g_p, n_i = sum_{p<q} w_p w_q m_p m_q (m_p images of p)
@@ -120,7 +124,15 @@ def _one(start, genuine, pa, pb, values, g_per, m_per, w, fars, thresholds, out_
     prev_d = -1.0
     prev_far = 0.0
     q = 0  # next threshold query (descending)
+    far_max = -1.0
+    for k in range(fars.size):
+        far_max = max(far_max, fars[k])
     for g in range(values.size):
+        if not full and q == thresholds.size and not np.isnan(eer) and fp / n_i > far_max:
+            for k in range(fars.size):  # settled: TAR at the targets, the EER and every threshold
+                if np.isnan(out_tar[k]):
+                    out_tar[k] = 0.0
+            return np.nan, eer, np.nan
         v = values[g]
         while q < thresholds.size and thresholds[q] > v:  # accept iff score >= t: groups above t are in
             out_far[q] = fp / n_i
@@ -187,15 +199,19 @@ def _one(start, genuine, pa, pb, values, g_per, m_per, w, fars, thresholds, out_
 
 
 @njit(cache=True, nogil=True)
-def _many(start, genuine, pa, pb, values, g_per, m_per, W, fars, thresholds, auc, eer, se, tar, far_at, frr_at):
+def _many(start, genuine, pa, pb, values, g_per, m_per, W, fars, thresholds, auc, eer, se, tar, far_at, frr_at,
+          full):
     dN = np.empty(W.shape[1])
     for r in range(W.shape[0]):
         auc[r], eer[r], se[r] = _one(start, genuine, pa, pb, values, g_per, m_per, W[r], fars, thresholds, tar[r],
-                                     far_at[r], frr_at[r], dN)
+                                     far_at[r], frr_at[r], dN, full)
 
 
-def replicate(pp: PersonPairs, weights, *, fars=(), thresholds=()) -> Replicates:
+def replicate(pp: PersonPairs, weights, *, fars=(), thresholds=(), auc: bool = True) -> Replicates:
     """The metrics of the test sets that the rows of ``weights`` (R x P person weights) stand for.
+
+    ``auc=False``: no AUC (NaN), and each pass stops once TAR, EER and the thresholds are settled — for a good
+    model a few percent of the pairs.
 
     >>> pp = PersonPairs.of([0.9, 0.8, 0.3, 0.7], [True, True, False, False], [0, 1, 0, 0], [0, 1, 1, 1], 2)
     >>> r = replicate(pp, np.ones((1, 2)), fars=(0.5,))
@@ -215,7 +231,7 @@ def replicate(pp: PersonPairs, weights, *, fars=(), thresholds=()) -> Replicates
         a, b = bounds[k], bounds[k + 1]
         _many(pp.start, pp.genuine, pp.person_a, pp.person_b, pp.values, pp.genuine_per_person, pp.images_per_person,
               W[a:b], f, t, out.auc[a:b], out.eer[a:b], out.auc_se[a:b], out.tar[a:b], out.far_at[a:b],
-              out.frr_at[a:b])
+              out.frr_at[a:b], auc)
 
     if parts == 1:
         run(0)
@@ -238,3 +254,75 @@ def bootstrap_weights(n_people: int, n_boot: int, *, seed: int = 0) -> np.ndarra
 def jackknife_weights(n_people: int) -> np.ndarray:
     """Each person left out once (P x P: row ``p`` weighs everyone 1 but ``p``, 0)."""
     return 1.0 - np.eye(n_people)
+
+
+def person_groups(n_people: int, n_groups: int = JACKKNIFE_GROUPS, *, seed: int = 0) -> np.ndarray:
+    """Each person's group for a grouped jackknife: everyone alone when there are at most ``n_groups`` people,
+    else people dealt at random (seeded) into ``n_groups`` groups of nearly equal size."""
+    if n_people <= n_groups:
+        return np.arange(n_people)
+    return np.random.default_rng(seed).permutation(n_people) % n_groups
+
+
+def group_jackknife_weights(groups) -> np.ndarray:
+    """Each group left out once (G x P: row ``g`` weighs everyone 1 but the people of group ``g``, 0)."""
+    g = np.asarray(groups, np.int64)
+    return (g[None, :] != np.arange(int(g.max()) + 1)[:, None]).astype(np.float64)
+
+
+def sample_of_images(embeddings, identities, *, max_pairs: int = MAX_PAIRS, seed: int = 0) -> PersonPairs:
+    """:meth:`PersonPairs.of_images` of every image when their pairs fit in ``max_pairs``; else of every image of
+    people drawn at random (seeded) until the next person's images would not fit — a sample of people that stands
+    for all of them (:func:`people_intervals` widens its spread to the whole set)."""
+    ids = np.asarray(identities)
+    n = ids.size
+    if n * (n - 1) // 2 <= max_pairs:
+        return PersonPairs.of_images(embeddings, ids)
+    _, codes = np.unique(ids, return_inverse=True)
+    counts = np.bincount(codes)
+    order = np.random.default_rng(seed).permutation(counts.size)
+    held = np.cumsum(counts[order])
+    k = max(2, int(np.searchsorted(held * (held - 1) // 2, max_pairs, side="right")))
+    keep = np.isin(codes, order[:k])
+    return PersonPairs.of_images(np.asarray(embeddings)[keep], codes[keep])
+
+
+def people_intervals(pp: PersonPairs, *, auc: Influence | None, tar: dict, eer: float | None,
+                     n_people: int | None = None, level: float = 0.95, seed: int = 0) -> MetricIntervals:
+    """Intervals over people for one model's AUC, TAR at each FAR target and EER (method: :mod:`.uncertainty`).
+
+    Args:
+        pp: the model's pairs with their people — every one, or those of a sample of people
+            (:func:`sample_of_images`).
+        auc: each person's influence on the AUC (exact, from the scan), or None.
+        tar: FAR target -> the TAR measured there (None: the target cannot be measured, no interval).
+        eer: the EER measured.
+        n_people: the people the measured values are over, when ``pp`` holds a sample of them: the sample's
+            spread is narrowed by ``sqrt(sample / n_people)``.
+
+    TAR and EER: a jackknife over people (each person left out, or groups of people beyond
+    :data:`JACKKNIFE_GROUPS`), each pass stopped once its TAR and EER are settled.
+    """
+    total = pp.n_people if n_people is None else int(n_people)
+    groups = person_groups(pp.n_people, seed=seed)
+    G = int(groups.max()) + 1
+    fars = [float(f) for f, v in tar.items() if v is not None]
+    J = replicate(pp, group_jackknife_weights(groups), fars=fars, auc=False)
+    shrink = np.sqrt(pp.n_people / total)
+
+    def iv(value, left_out):
+        inf = jackknife_influence(value, left_out)
+        inf = Influence(auc=inf.auc, values=inf.values * shrink)
+        return rate_interval(value, inf, level=level, n_units=G, n_people=total, method=JACKKNIFE_METHOD,
+                             df_factor=JACKKNIFE_DF_FACTOR)
+
+    tars = tuple((float(f), iv(v, J.tar[:, fars.index(float(f))]) if v is not None else None) for f, v in tar.items())
+    return MetricIntervals(auc=rate_interval(auc.auc, auc, level=level) if auc is not None else None, tar=tars,
+                           eer=iv(eer, J.eer) if eer is not None else None)
+
+
+JACKKNIFE_METHOD = "jackknife over people (logit scale, Student-t with effective degrees of freedom)"
+# The jackknife's variance errs wide already (Efron-Stein: it counts the pairs' own second-order share in full,
+# which the infinitesimal jackknife of the AUC leaves out), so its effective people are taken 1.5 times as many
+# (chosen on benchmarks/bench_coverage.py at AUC 0.82-0.998 with 20-40 people; checked on other settings there)
+JACKKNIFE_DF_FACTOR = 1.5

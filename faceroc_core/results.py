@@ -24,6 +24,7 @@ from .groups import GroupResult
 from .onnx_io import OnnxInfo
 from .preprocess import Preprocessing
 from .preview import Preview
+from .tenfold import TenFold
 from .verdict import rank
 
 
@@ -104,6 +105,7 @@ class ModelSource:
     preprocessing: Preprocessing
     arch: str | None = None  # the timm architecture of a .pth
     export_max_abs_diff: float | None = None  # PyTorch against the ONNX export, for a .pth
+    flip: bool = False  # embeddings of the image and its mirror, summed (the flip test)
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,6 +127,7 @@ class ModelResult:
     hardest_genuines: tuple[HardPair, ...] = ()  # same-person pairs scored lowest (false rejects first)
     people: tuple[Person, ...] = ()  # per person: same-person scores, the most similar other person
     subgroups: tuple[GroupResult, ...] = ()  # per attribute value of a metadata CSV (groups.subgroup_results)
+    accuracy_10fold: TenFold | None = None  # a protocol's 10-fold accuracy, as the field computes it (tenfold)
 
     @property
     def roc(self) -> M.RocCurve:
@@ -223,10 +226,15 @@ class Evaluation:
     failures: tuple[ModelFailure, ...]
     fars: tuple[float, ...] = M.DEFAULT_FARS
     seconds: float = 0.0
-    auc_intervals: dict = field(default_factory=dict)  # model name -> uncertainty.Interval
+    intervals: dict = field(default_factory=dict)  # model name -> uncertainty.MetricIntervals (AUC, TAR, EER)
     comparisons: tuple = ()  # uncertainty.PairedComparison, best model vs each other one
     uncertainty_note: str | None = None  # why intervals or paired comparisons are missing, when they are
     disagreements: tuple[Disagreement, ...] = ()  # the best model against each other one scored on the same images
+
+    @property
+    def auc_intervals(self) -> dict:
+        """Model name -> its AUC's :class:`~faceroc_core.uncertainty.Interval` over people."""
+        return {name: m.auc for name, m in self.intervals.items() if m.auc is not None}
 
     def ranked(self) -> tuple[ModelResult, ...]:
         """The models best first (highest AUC; ties keep the order they were given in)."""

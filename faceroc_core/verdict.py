@@ -29,6 +29,8 @@ T = {
         "tar": "If it is set so that only {one_in} strangers is wrongly accepted, it recognises {tar:.1%} of same-person pairs (TAR {tar:.3f} at FAR {far:g}, threshold {thr}).",
         "tar_none": "There are too few pairs of different people ({n_imp:,}) to measure how it does when at most 1 in 1,000 strangers may pass; test on more people to know.",
         "eer": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER).",
+        "tar_ci": "If it is set so that only {one_in} strangers is wrongly accepted, it recognises {tar:.1%} of same-person pairs (95% interval {lo:.1%}–{hi:.1%} over {n} people; TAR {tar:.3f} at FAR {far:g}, threshold {thr}).",
+        "eer_ci": "At its balanced setting (threshold {thr:.3f}) it wrongly accepts and wrongly rejects {eer:.1%} of pairs each (EER; 95% interval {lo:.1%}–{hi:.1%}).",
         "best": "Best model on these faces: {name}.",
         "left_out": "Not compared, because they could not be evaluated: {names}. See the reasons below.",
         "ci": "On other people like these, its AUC would most likely lie between {low:.3f} and {high:.3f} (95% interval over {n} people).",
@@ -51,6 +53,8 @@ T = {
         "tar": "他人を誤って受け入れるのを {one_in} に抑える設定では、同じ人のペアの {tar:.1%} を正しく認識します（FAR {far:g} で TAR {tar:.3f}、しきい値 {thr}）。",
         "tar_none": "別人のペアが {n_imp:,} 組しかなく、他人の誤受入を1000回に1回以下にした場合の性能は測れません。より多くの人で試してください。",
         "eer": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER）。",
+        "tar_ci": "他人を誤って受け入れるのを {one_in} に抑える設定では、同じ人のペアの {tar:.1%} を正しく認識します（{n} 人にもとづく 95% 区間 {lo:.1%}〜{hi:.1%}、FAR {far:g} で TAR {tar:.3f}、しきい値 {thr}）。",
+        "eer_ci": "誤受入と誤拒否が等しくなる設定（しきい値 {thr:.3f}）では、それぞれ {eer:.1%} のペアを誤ります（EER、95% 区間 {lo:.1%}〜{hi:.1%}）。",
         "best": "この顔データで最も良いモデル: {name}。",
         "left_out": "評価できなかったため比較に含まれていないモデル: {names}。理由は下に示します。",
         "ci": "同じような別の人々で試すと、AUC はおそらく {low:.3f} から {high:.3f} の間になります（{n} 人にもとづく 95% 区間）。",
@@ -94,8 +98,12 @@ def _fmt_thr(t) -> str:
     return "—" if t is None or t == float("inf") else f"{t:.3f}"
 
 
-def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdict:
-    """The verdict for one :class:`~faceroc_core.pipeline.ModelResult`."""
+def model_verdict(result, dataset, *, lang: str = "en", interval=None, intervals=None) -> Verdict:
+    """The verdict for one :class:`~faceroc_core.pipeline.ModelResult`; ``intervals`` (its
+    :class:`~faceroc_core.uncertainty.MetricIntervals`) or ``interval`` (its AUC's alone) add how sure each number
+    is."""
+    if intervals is not None and interval is None:
+        interval = intervals.auc
     tx = T[lang if lang in T else "en"]
     strict = result.tar(DECISION_FAR)
     measurable = [p for p in result.operating_points if p.measurable]
@@ -105,11 +113,16 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None) -> Verdic
     point = strict if strict.measurable else fallback
     if point is not None:
         n = round(1 / point.far_target)
-        s.append(tx["tar"].format(one_in=tx["one_in"].format(n=n), tar=point.tar, far=point.far_target,
-                                  thr=_fmt_thr(point.threshold)))
+        iv = intervals.tar_at(point.far_target) if intervals is not None else None
+        fields = dict(one_in=tx["one_in"].format(n=n), tar=point.tar, far=point.far_target,
+                      thr=_fmt_thr(point.threshold))
+        s.append(tx["tar_ci"].format(lo=iv.low, hi=iv.high, n=iv.n_people, **fields) if iv is not None
+                 else tx["tar"].format(**fields))
     if not strict.measurable:
         s.append(tx["tar_none"].format(n_imp=result.n_impostor))
-    s.append(tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
+    eiv = intervals.eer if intervals is not None else None
+    s.append(tx["eer_ci"].format(eer=result.eer.eer, thr=result.eer.threshold, lo=eiv.low, hi=eiv.high)
+             if eiv is not None else tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
     if interval is not None and interval.low == interval.low:  # not NaN
         s.append(tx["ci"].format(low=interval.low, high=interval.high, n=interval.n_people))
     caveats = []

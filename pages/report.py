@@ -52,7 +52,7 @@ show_failures(ev)
 show_metrics_table(ev, key="report_table")
 
 for r in ev.ranked():
-    v = model_verdict(r, ev.dataset, lang=lang(), interval=ev.auc_intervals.get(r.name))
+    v = model_verdict(r, ev.dataset, lang=lang(), intervals=ev.intervals.get(r.name))
     box = {"excellent": st.success, "good": st.success, "fair": st.warning}.get(v.grade, st.error)
     with st.container(border=True):
         st.markdown(f"#### {plain(r.name)}")

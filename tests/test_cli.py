@@ -320,3 +320,22 @@ def test_scores_csv_large_is_read_vectorised(tmp_path):
     got = cli.read_scores_csv(f)
     assert list(got) == ["A", "B"]
     assert np.array_equal(got["A"][0], s[:n]) and np.array_equal(got["B"][1], y[n:].astype(float))
+
+
+def test_help_of_every_command_and_the_interval_table(tmp_path, capsys):
+    for cmd in ("evaluate", "embeddings", "scores"):
+        with pytest.raises(SystemExit) as ex:
+            main([cmd, "--help"])
+        assert ex.value.code == 0
+    rng = np.random.default_rng(0)
+    codes = np.repeat(np.arange(25), 6)
+    npz = tmp_path / "e.npz"
+    np.savez(npz, embeddings=rng.normal(size=(25, 8))[codes] + 0.7 * rng.normal(size=(150, 8)),
+             identities=codes.astype(str))
+    capsys.readouterr()
+    assert main(["embeddings", str(npz), "--json", str(tmp_path / "e.json")]) == 0
+    err = capsys.readouterr().err
+    assert "  95% over 25 people" in err
+    d = json.loads((tmp_path / "e.json").read_text())["models"][0]
+    lo, hi = d["tar_at_far_interval"]["0.1"]["low"], d["tar_at_far_interval"]["0.1"]["high"]
+    assert f"{lo:.3f}–{hi:.3f}" in err

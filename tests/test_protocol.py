@@ -43,13 +43,17 @@ def test_a_protocol_of_every_pair_gives_the_all_pairs_numbers(tmp_path):
     i, j = np.triu_indices(len(rel), 1)
     f = tmp_path / "all.csv"
     f.write_text("a,b\n" + "".join(f"{rel[a]},{rel[b]}\n" for a, b in zip(i, j)))
-    every = evaluate(ds, [ModelSpec(MODEL)], cache_dir=tmp_path / "c", intervals=False).models[0]
+    ev_every = evaluate(ds, [ModelSpec(MODEL)], cache_dir=tmp_path / "c")
+    every = ev_every.models[0]
     listed = evaluate(ds, [ModelSpec(MODEL)], cache_dir=tmp_path / "c", pairs=f)
     m = listed.models[0]
     assert (m.n_genuine, m.n_impostor) == (every.n_genuine, every.n_impostor)
     assert m.auc == pytest.approx(every.auc, abs=1e-12) and m.eer.eer == pytest.approx(every.eer.eer, abs=1e-12)
     assert m.tar(1e-2).tar == every.tar(1e-2).tar
     assert listed.dataset.protocol == "all.csv" and listed.auc_intervals[m.name].low < m.auc
+    a, b = listed.intervals[m.name], ev_every.intervals[every.name]  # the same people on the same pairs
+    for x, y in ((a.auc, b.auc), (a.eer, b.eer), (a.tar_at(1e-2), b.tar_at(1e-2))):
+        assert (x.low, x.high) == pytest.approx((y.low, y.high), abs=1e-9)
 
 
 def test_cli_with_a_short_protocol_scores_only_its_pairs(tmp_path):

@@ -110,6 +110,37 @@ def test_evaluation_json_has_intervals_and_comparisons(tmp_path):
     assert evaluate(faces, models, cache_dir=tmp_path / "c", intervals=False).auc_intervals == {}
 
 
+def test_tar_and_eer_intervals_reach_the_json_the_sentences_and_the_html(tmp_path):
+    """Issue #19's fields: ``tar_at_far_interval`` (one per FAR target, null where the target cannot be measured)
+    and ``eer_interval``, beside ``auc_interval``; the Report's sentences and the HTML table carry them, in both
+    languages."""
+    from faceroc_core.pipeline import evaluate_embeddings
+
+    rng = np.random.default_rng(4)
+    codes = np.repeat(np.arange(30), 8)
+    e = rng.normal(size=(30, 16))[codes] * 1.2 + rng.normal(size=(codes.size, 16))
+    ev2 = evaluate_embeddings({"m": (e, codes.astype(str))})
+    d = json.loads(to_json(ev2))["models"][0]
+    assert set(d["tar_at_far_interval"]) == set(d["tar_at_far"])  # "0.1", "0.01", "0.001", "0.0001"
+    for far, tar in d["tar_at_far"].items():
+        iv = d["tar_at_far_interval"][far]
+        if tar is None:
+            assert iv is None  # 240 images: 27,720 impostor pairs, too few for 1e-4... or measured
+        else:
+            assert iv["low"] <= tar <= iv["high"] and iv["level"] == 0.95 and iv["n_people"] == 30
+    assert d["eer_interval"]["low"] < d["eer"] < d["eer_interval"]["high"]
+    assert d["auc_interval"]["low"] < d["auc"] < d["auc_interval"]["high"]
+    mi = ev2.intervals["m"]
+    v = model_verdict(ev2.models[0], ev2.dataset, intervals=mi)
+    tar_iv = mi.tar_at(1e-3)
+    assert f"(95% interval {tar_iv.low:.1%}–{tar_iv.high:.1%} over 30 people;" in " ".join(v.sentences)
+    assert f"(EER; 95% interval {mi.eer.low:.1%}–{mi.eer.high:.1%})" in " ".join(v.sentences)
+    ja = " ".join(model_verdict(ev2.models[0], ev2.dataset, intervals=mi, lang="ja").sentences)
+    assert f"30 人にもとづく 95% 区間 {tar_iv.low:.1%}〜{tar_iv.high:.1%}" in ja
+    html = html_report(ev2)
+    assert f"({tar_iv.low:.3f}–{tar_iv.high:.3f})" in html and f"({mi.eer.low:.4f}–{mi.eer.high:.4f})" in html
+
+
 def test_csv_exports_read_back_as_numbers_and_never_as_formulas():
     import io
 

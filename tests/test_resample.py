@@ -85,3 +85,35 @@ def test_a_replicates_standard_error_is_the_influence_one():
     inf = influence(st.genuine_rank2, codes[st.genuine_a], st.impostor_rank2, codes, 12, st.auc)
     r = replicate(PersonPairs.of_images(e, codes), np.ones((1, 12)))
     assert r.auc_se[0] == pytest.approx(inf.se(), rel=1e-12)
+
+
+def test_a_pass_stopped_early_settles_the_same_tar_eer_and_thresholds():
+    e, codes, s, g, pa, pb = tied_people(8, n_people=10, per=4)
+    pp = PersonPairs.of(s, g, pa, pb, 10, images_per_person=np.bincount(codes))
+    W = np.vstack([np.ones(10), bootstrap_weights(10, 30, seed=4), jackknife_weights(10)])
+    full = replicate(pp, W, fars=(0.1, 0.01), thresholds=(0.8, 0.4))
+    early = replicate(pp, W, fars=(0.1, 0.01), thresholds=(0.8, 0.4), auc=False)
+    assert np.array_equal(full.tar, early.tar, equal_nan=True) and np.array_equal(full.eer, early.eer, equal_nan=True)
+    assert np.array_equal(full.far_at, early.far_at, equal_nan=True) and np.isnan(early.auc).all()
+
+
+def test_intervals_from_a_sample_of_people_stand_for_all_of_them():
+    """Above MAX_PAIRS the TAR and EER intervals come from a sample of people, narrowed to the whole set: about as
+    wide as the intervals of every pair."""
+    from faceroc_core.resample import people_intervals, person_groups, sample_of_images
+
+    rng = np.random.default_rng(2)
+    codes = np.repeat(np.arange(240), 5)
+    e = rng.normal(size=(240, 24))[codes] * 1.5 + rng.normal(size=(codes.size, 24))
+    st = stream.scan(e, codes)
+    tar = {1e-3: M.tar_at_far(st.roc, 1e-3).tar}
+    every = people_intervals(sample_of_images(e, codes), auc=None, tar=tar, eer=st.eer.eer)
+    sample = sample_of_images(e, codes, max_pairs=200_000)
+    assert sample.n_people < 240 and sample.genuine.size <= 200_000
+    part = people_intervals(sample, auc=None, tar=tar, eer=st.eer.eer, n_people=240)
+    assert part.eer.n_people == 240 and part.eer.low < st.eer.eer < part.eer.high
+    width = lambda iv: iv.high - iv.low  # noqa: E731
+    assert 0.5 < width(part.eer) / width(every.eer) < 2 and 0.5 < width(part.tar_at(1e-3)) / width(every.tar_at(1e-3)) < 2
+    groups = person_groups(240)
+    assert groups.max() == 99 and np.bincount(groups).min() >= 2  # 240 people in 100 groups
+    assert person_groups(40).tolist() == list(range(40))

@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from faceroc_core import metrics as M
 from faceroc_core import stream
-from faceroc_core.uncertainty import auc_interval, compare, influence
+from faceroc_core.resample import PersonPairs, people_intervals
+from faceroc_core.uncertainty import Influence, _t, auc_interval, compare, effective_df, influence, rate_interval
 
 
 def people(rng, n_people, per, *, dim=32, spread=(0.8, 2.2), centres=None):
@@ -65,6 +67,71 @@ def test_single_model_interval_covers_the_truth_95_percent_of_the_time():
     assert np.mean(naive_hits) < 0.85
 
 
+def population(scale, *, n=400_000, seed=7, dim=32, spread=(0.8, 2.2)):
+    """The truth of the population :func:`people` draws from (centres scaled by ``scale``): AUC, TAR@FAR=1e-3 and
+    EER of ``n`` independent same-person pairs (a fresh person each) and ``n`` different-people pairs."""
+    rng = np.random.default_rng(seed)
+
+    def photo(c, sig):
+        x = c + rng.normal(size=c.shape) * sig
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    c, sig = rng.normal(size=(n, dim)) * scale, rng.uniform(*spread, n)[:, None]
+    a, b = photo(c, sig), photo(c, sig)
+    other = photo(rng.normal(size=(n, dim)) * scale, rng.uniform(*spread, n)[:, None])
+    st = stream.count_scores(np.r_[np.sum(a * b, 1), np.sum(a * other, 1)], np.r_[np.ones(n), np.zeros(n)])
+    return {"auc": st.auc, "tar": M.tar_at_far(st.roc, 1e-3).tar, "eer": st.eer.eer}
+
+
+def yesterdays_auc_interval(inf):
+    """The AUC interval FaceROC showed before issue #19: logit scale, Student-t on P - 1 degrees of freedom."""
+    a, se, q = inf.auc, inf.se(), _t(0.95, inf.n_people - 1)
+    x, sx = np.log(a / (1 - a)), se / (a * (1 - a))
+    return 1 / (1 + np.exp(-(x - q * sx))), 1 / (1 + np.exp(-(x + q * sx)))
+
+
+@pytest.mark.parametrize("scale, n_people, per, n_sets", [
+    (2.25, 20, 10, 200),  # true AUC 0.998, TAR@1e-3 0.87, EER 0.023: where real face models live
+    (2.25, 40, 10, 150),
+    (2.25, 100, 5, 100),  # more people than a grouped jackknife's 100 groups... almost: each person alone
+    (1.6, 40, 10, 150),  # true AUC 0.98
+])
+def test_intervals_cover_the_truth_where_face_models_live(scale, n_people, per, n_sets):
+    """Issue #19's simulation, seeded and smaller: people of unequal difficulty, the truth from independent pairs of
+    fresh people.  AUC, TAR@FAR=1e-3 and EER intervals each cover the truth 95% +- about 2 standard errors of the
+    simulation; yesterday's AUC interval falls short at AUC 0.998 with 20 people (88% here)."""
+    truth = population(scale)
+    rng = np.random.default_rng(int(scale * 100) + n_people)
+    hits = {"auc": 0, "tar": 0, "eer": 0, "yesterday": 0}
+    for _ in range(n_sets):
+        e, codes = people(rng, n_people, per, centres=rng.normal(size=(n_people, 32)) * scale)
+        st, inf = infl(e, codes)
+        mi = people_intervals(PersonPairs.of_images(e, codes), auc=inf, tar={1e-3: M.tar_at_far(st.roc, 1e-3).tar},
+                              eer=st.eer.eer)
+        for k, iv in (("auc", mi.auc), ("tar", mi.tar_at(1e-3)), ("eer", mi.eer)):
+            hits[k] += iv.low <= truth[k] <= iv.high
+        lo, hi = yesterdays_auc_interval(inf)
+        hits["yesterday"] += lo <= truth["auc"] <= hi
+    cover = {k: v / n_sets for k, v in hits.items()}
+    for k in ("auc", "tar", "eer"):
+        assert 0.925 <= cover[k] <= 0.99, cover
+    if (scale, n_people) == (2.25, 20):
+        assert cover["yesterday"] < 0.91, cover
+
+
+def test_effective_people_and_the_rule_of_three():
+    rng = np.random.default_rng(0)
+    even, one_hard = rng.normal(size=60), np.r_[40.0, rng.normal(size=59)]
+    assert effective_df(even, 59) > 20 and effective_df(one_hard, 59) < 3  # one person carries the variance
+    wide = rate_interval(0.99, Influence(auc=0.99, values=one_hard * 1e-4), n_people=60)
+    narrow = rate_interval(0.99, Influence(auc=0.99, values=even * one_hard.std() / even.std() * 1e-4), n_people=60)
+    assert wide.high - wide.low > narrow.high - narrow.low  # same standard error, fewer people carrying it: wider
+    perfect = rate_interval(1.0, Influence(auc=1.0, values=np.zeros(30)), n_people=30)
+    assert perfect.high == 1.0 and perfect.low == pytest.approx(0.025 ** (1 / 30))  # no error seen on 30 people
+    assert rate_interval(0.0, Influence(auc=0.0, values=np.zeros(30)), n_people=30).high == pytest.approx(
+        1 - 0.025 ** (1 / 30))
+
+
 def test_paired_comparison_finds_the_better_model_and_rarely_calls_a_tie_clear():
     rng = np.random.default_rng(7)
     clear_between_equals, clear_for_better = 0, 0
@@ -78,7 +145,7 @@ def test_paired_comparison_finds_the_better_model_and_rarely_calls_a_tie_clear()
         clear_between_equals += tie.interval.low > 0 or tie.interval.high < 0
         c = compare("a", ia, "worse", iw)
         clear_for_better += c.interval.low > 0 and c.p_better > 0.95
-    assert clear_between_equals / 120 <= 0.1
+    assert clear_between_equals / 120 <= 0.05
     assert clear_for_better / 120 >= 0.9
 
 

@@ -252,6 +252,7 @@ S: dict[str, dict[str, str]] = {
     "health.kind.duplicate_image": {"en": "The same photo under two names", "ja": "同じ写真が 2 人に登録"},
     "col.model": {"en": "model", "ja": "モデル"},
     "col.ci": {"en": "AUC 95% interval", "ja": "AUC 95% 区間"},
+    "col.ci_of": {"en": "{m} 95% interval", "ja": "{m} 95% 区間"},
     "col.pairs": {"en": "pairs (same / different)", "ja": "ペア（同じ / 別人）"},
     "cm.accepted": {"en": "accepted", "ja": "受入"},
     "cm.rejected": {"en": "rejected", "ja": "拒否"},

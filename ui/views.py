@@ -16,15 +16,21 @@ from .state import public
 def metrics_table(ev: Evaluation) -> pd.DataFrame:
     rows = []
     for r in ev.ranked():
-        iv = ev.auc_intervals.get(r.name)
-        row = {t("col.model"): r.name, "AUC": r.auc,
-               t("col.ci"): f"{iv.low:.3f} – {iv.high:.3f}" if iv else "—", "EER": r.eer.eer}
+        mi = ev.intervals.get(r.name)
+        row = {t("col.model"): r.name, "AUC": r.auc, t("col.ci"): _ci(mi.auc if mi else None, 3), "EER": r.eer.eer,
+               t("col.ci_of", m="EER"): _ci(mi.eer if mi else None, 4)}
         for p in r.operating_points:
             if p.far_target <= 0.01:
-                row[f"TAR@FAR={p.far_target:g}"] = p.tar
+                name = f"TAR@FAR={p.far_target:g}"
+                row[name] = p.tar
+                row[t("col.ci_of", m=name)] = _ci(mi.tar_at(p.far_target) if mi else None, 3)
         row[t("col.pairs")] = f"{r.n_genuine:,} / {r.n_impostor:,}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _ci(iv, digits: int) -> str:
+    return f"{iv.low:.{digits}f} – {iv.high:.{digits}f}" if iv is not None else "—"
 
 
 def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
@@ -35,7 +41,7 @@ def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
         on = best is not None and row[t("col.model")] == best.name
         return ["background-color: #e3f9e5; font-weight: 600" if on else "" for _ in row]
 
-    fmt = {c: "{:.4f}" for c in df.columns if c in ("AUC", "EER") or c.startswith("TAR")}
+    fmt = {c: "{:.4f}" for c in df.columns if (c in ("AUC", "EER") or c.startswith("TAR")) and "95%" not in c}
     styled = df.style.apply(highlight, axis=1).format(fmt, na_rep="— (too few pairs)")
     st.dataframe(styled, hide_index=True, key=key)
 
