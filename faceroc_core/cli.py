@@ -162,13 +162,22 @@ def cmd_evaluate(ns) -> int:
 
             got = ingest_zip(str(images), Path(tmp) / "faces", labels=labels)
             images, labels = got.root, got.label_mode
+        pairs = ns.pairs
+        if str(images).lower().endswith(".bin") and Path(images).is_file():  # InsightFace's validation set:
+            from .binset import read_bin, unpack_bin  # its pairs are the protocol
+
+            if pairs:
+                raise FaceROCError("--pairs is given with a .bin", path=str(ns.pairs),
+                                   hint="a .bin carries its own pairs: leave out --pairs")
+            images, pairs = unpack_bin(read_bin(images), Path(tmp) / "bin", name=Path(images).name)
+            labels = "folder"
         try:
             options = RunOptions(
                 labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
                 batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                 thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
                 limits=Limits.of(ns.model_timeout, ns.model_memory),
-                groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=ns.pairs, dask=ns.dask)
+                groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask)
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -401,7 +410,8 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("evaluate", help="embed a labelled folder with each model and measure ROC/AUC/EER/TAR@FAR")
-    ev.add_argument("--images", help="folder (or .zip) of faces: one sub-folder per person, or alice_001.png names")
+    ev.add_argument("--images", help="folder (or .zip) of faces: one sub-folder per person, or alice_001.png names; "
+                                     "or an InsightFace .bin validation set (lfw.bin...: its pairs are the protocol)")
     ev.add_argument("--model", nargs="+", action="extend", metavar="PATH",
                     help=".onnx, .pth/.pt state_dict, or a folder of them (repeatable)")
     ev.add_argument("--config", metavar="TOML",

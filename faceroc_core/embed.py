@@ -108,6 +108,15 @@ def _run_model(session, model: PreparedModel, batch: np.ndarray, batch_size: int
     return np.concatenate(outs) if outs else np.zeros((0, info.embedding_dim), np.float32)
 
 
+def mirror(batch: np.ndarray, layout: str) -> np.ndarray:
+    """The batch's images mirrored left to right (the width axis of ``NCHW`` or ``NHWC``).
+
+    >>> mirror(np.arange(6.0).reshape(1, 1, 2, 3), "NCHW")[0, 0].tolist()
+    [[2.0, 1.0, 0.0], [5.0, 4.0, 3.0]]
+    """
+    return np.ascontiguousarray(batch[..., ::-1] if layout == "NCHW" else batch[:, :, ::-1, :])
+
+
 NAN_REASON = "the model's embedding has NaN or infinite values"
 ZERO_REASON = "the model's embedding is all zeros (no direction to compare)"
 CHUNK_BYTES = 256 * 2**20  # preprocessed images held at once
@@ -339,8 +348,12 @@ class _Models:
         try:
             if j not in self.sessions:
                 self.sessions[j] = self.factory(m)
-            out = _run_model(self.sessions[j], m, x[rows] if len(rows) < len(ok_idx) else x, self.batch_size,
-                             on_slice)
+            batch = x[rows] if len(rows) < len(ok_idx) else x
+            if self.models[j][1].flip:  # the flip test: the mirror's embedding added (progress counts it once)
+                out = _run_model(self.sessions[j], m, mirror(batch, self.models[j][1].layout), self.batch_size)
+                out = out + _run_model(self.sessions[j], m, batch, self.batch_size, on_slice)
+            else:
+                out = _run_model(self.sessions[j], m, batch, self.batch_size, on_slice)
         except FaceROCError as e:
             self.error[j] = e.reason + (f" — {e.hint}" if e.hint else "")
             _logger.warning("%s left out: %s", m.name, self.error[j])

@@ -86,6 +86,9 @@ MODEL_OPTIONS: tuple[ModelOption, ...] = (
     ModelOption("align", lambda v: flag(v, "align"),
                 "find each face (YuNet) and align its 5 landmarks to the ArcFace template at the model's input size "
                 "(for raw photos; replaces --crop)", switch=True),
+    ModelOption("flip", lambda v: flag(v, "flip"),
+                "the flip test: each image's embedding is the sum of those of the image and its horizontal mirror "
+                "(as InsightFace's eval scripts; one more forward pass per image)", switch=True),
 )
 OPTION_NAMES: tuple[str, ...] = tuple(o.name for o in MODEL_OPTIONS)
 
@@ -106,6 +109,7 @@ class ModelSpec:
     center_crop: tuple[int, int] | None = None
     bgr: bool = False
     align: bool = False  # detect the face and align its 5 landmarks to the template
+    flip: bool = False  # the flip test: embed the image and its mirror, sum the two embeddings
 
     @property
     def display_name(self) -> str:
@@ -153,7 +157,7 @@ def resolve_preprocessing(spec: ModelSpec, info: OnnxInfo) -> Preprocessing:
         scale, mean, std = normalisation(spec.preset)
     try:
         return Preprocessing(height=h, width=w, scale=scale, mean=tuple(mean), std=tuple(std), bgr=spec.bgr,
-                             crop=spec.crop, center_crop=spec.center_crop, layout=info.layout, align=spec.align,
+                             crop=spec.crop, center_crop=spec.center_crop, layout=info.layout, align=spec.align, flip=spec.flip,
                              channels=info.channels)
     except FaceROCError as e:
         raise ModelError(e.reason, path=str(spec.path), hint=e.hint) from None

@@ -59,6 +59,7 @@ class Preprocessing:
     layout: str = "NCHW"
     align: bool = False  # detect the face and warp its 5 landmarks onto the ArcFace template
     channels: int = 3  # 1: the model takes grey images
+    flip: bool = False  # the flip test: the embedding is that of the image plus that of its mirror (embed.py)
 
     def __post_init__(self):
         for side, v in (("height", self.height), ("width", self.width)):
@@ -86,6 +87,8 @@ class Preprocessing:
             from .align import DETECTOR_KEY
 
             fields["detector"] = DETECTOR_KEY
+        if not self.flip:  # keys made before the flip test existed stay valid
+            del fields["flip"]
         blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.blake2b(blob, digest_size=8).hexdigest()
 
@@ -100,6 +103,8 @@ class Preprocessing:
             parts.append("crop=" + ",".join(map(str, self.crop)))
         if self.center_crop:
             parts.append(f"center-crop={self.center_crop[0]}x{self.center_crop[1]}")
+        if self.flip:
+            parts.append("flip test (image + mirror)")
         return " · ".join(parts)
 
 

@@ -87,6 +87,7 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
     if r.model is not None:  # a model FaceROC ran itself
         d["preprocessing"] = r.model.preprocessing.describe()
         d["align"] = r.model.preprocessing.align
+        d["flip"] = r.model.preprocessing.flip
         d["input"] = r.model.info.describe()
         d["export_max_abs_diff"] = r.export_max_abs_diff
         d["notes"] = list(r.notes)

@@ -105,7 +105,11 @@ class ModelSource:
     preprocessing: Preprocessing
     arch: str | None = None  # the timm architecture of a .pth
     export_max_abs_diff: float | None = None  # PyTorch against the ONNX export, for a .pth
-    flip: bool = False  # embeddings of the image and its mirror, summed (the flip test)
+
+    @property
+    def flip(self) -> bool:
+        """The flip test: embeddings of the image and its mirror, summed."""
+        return self.preprocessing.flip
 
 
 @dataclass(frozen=True, eq=False)

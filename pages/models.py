@@ -143,13 +143,15 @@ for m in entries:
             size = e3.text_input(t("models.size"), value=m.size, placeholder="112x112", key=f"size_{m.id}")
         a1, a2 = st.columns([1, 1])
         aligned = a1.checkbox(t("models.align"), value=state.aligns(m), key=f"align_{m.id}", help=t("models.align_help"))
+        flip = a1.checkbox(t("models.flip"), value=m.flip, key=f"flip_{m.id}", help=t("models.flip_help"))
         crop = a2.text_input(t("models.crop"), value=m.crop, placeholder="53,44,197,188", key=f"crop_{m.id}",
                              disabled=aligned)
         new_name = name.strip() or m.name
         if new_name != m.name:
             new_name = state.unique_name(new_name, [e.name for e in entries if e.id != m.id])
         changes = dict(name=new_name, preset=preset if preset != "custom" else m.preset, mean=mean,
-                       std=std, bgr=bgr, arch=(arch or None), size=size.strip(), crop="" if aligned else crop.strip())
+                       std=std, bgr=bgr, arch=(arch or None), size=size.strip(), crop="" if aligned else crop.strip(),
+                       flip=flip)
         if aligned != state.aligns(m):  # an explicit choice for this model from now on
             changes["align"] = aligned
         if any(getattr(m, k) != v for k, v in changes.items()):

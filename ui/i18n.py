@@ -46,6 +46,12 @@ S: dict[str, dict[str, str]] = {
     "models.remove": {"en": "Remove", "ja": "削除"},
     "models.align": {"en": "Align faces (find the face, 5 landmarks → template)",
                      "ja": "顔の位置合わせ（顔を検出し 5 点の特徴点をテンプレートに合わせる）"},
+    "models.flip": {"en": "Flip test (image + mirror, as InsightFace's eval)", "ja": "反転テスト（画像と左右反転の和、InsightFace の評価と同じ）"},
+    "models.flip_help": {"en": "On: each image's embedding is the sum of the embeddings of the image and of its "
+                               "horizontal mirror, as the field's 10-fold accuracies are usually reported. One more "
+                               "forward pass per image.",
+                         "ja": "オン: 各画像の埋め込みを、画像と左右反転画像の埋め込みの和にします（論文の 10 分割精度の多くはこの方法です）。"
+                               "画像ごとに推論が 1 回増えます。"},
     "models.align_help": {"en": "On: each photo's face is found and warped onto the ArcFace template at this model's "
                                 "input size, as face models are trained. Follows the Faces page's switch until you change it here.",
                           "ja": "オン: 各写真の顔を検出し、このモデルの入力サイズの ArcFace テンプレートに合わせます（顔認識モデルの学習と同じ方法）。"

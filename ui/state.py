@@ -48,6 +48,7 @@ class ModelEntry:
     bgr: bool = False
     crop: str = ""
     align: bool | None = None  # None: follow the Faces page's switch
+    flip: bool = False  # the flip test (image + mirror)
     error: ModelFailure | None = None  # set when the file itself cannot be used
     notes: tuple[str, ...] = ()  # what was inferred on upload (shown beside the model)
 
