@@ -33,13 +33,20 @@ TEXT = {
            "diff": "different people", "dist": "Score distributions", "images": "images", "identity": "person",
            "det": "DET curves (lower left is better)", "fmr": "False match rate (FMR, log scale)",
            "fnmr": "False non-match rate (FNMR, log scale)", "rate": "rate at the global threshold",
-           "small": "too small to tell"},
+           "small": "too small to tell", "cmc": "CMC curves (identification, 1:N)", "rank": "rank",
+           "ident_rate": "found by this rank",
+           "fnir_title": "FNIR against FPIR (identification, lower left is better)",
+           "fpir": "False positive identification rate (FPIR, log scale)",
+           "fnir": "missed (FNIR)"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
            "dist": "スコアの分布", "images": "画像数", "identity": "人物",
            "det": "DET 曲線（左下ほど良い）", "fmr": "他人誤一致率（FMR、対数目盛）", "fnmr": "本人誤不一致率（FNMR、対数目盛）",
-           "rate": "共通しきい値での誤り率", "small": "小さすぎて判断できません"},
+           "rate": "共通しきい値での誤り率", "small": "小さすぎて判断できません",
+           "cmc": "CMC 曲線（1:N 識別）", "rank": "順位", "ident_rate": "この順位までに本人",
+           "fnir_title": "FPIR に対する FNIR（1:N 識別、左下ほど良い）",
+           "fpir": "他人誤識別率（FPIR、対数目盛）", "fnir": "見逃し（FNIR）"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -171,6 +178,57 @@ def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420,
     layers = [lines] + _threshold_marks(results, threshold, x, y, scale, tip, keep=lambda m: m.far > 0 and m.frr > 0)
     return (alt.layer(*layers).properties(width=width, height=height, title=tx["det"])
             .configure(font=FONT).interactive(bind_y=False))
+
+
+def cmc_chart(results, *, lang: str = "en", width: int = 640, height: int = 360):
+    """Every model's CMC curve (rank 1..20) for the models with an identification (:mod:`.identify`)."""
+    import altair as alt
+
+    tx = _tx(lang)
+    rows = [{"model": r.name, "label": f"{r.name} (rank-1 {100 * r.identification.rank1:.1f}%)", "rank": k + 1,
+             "rate": v} for r in results if r.identification is not None for k, v in enumerate(r.identification.cmc)]
+    df = pd.DataFrame(rows, columns=["model", "label", "rank", "rate"])
+    labels = list(dict.fromkeys(df["label"]))
+    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    lines = alt.Chart(df).mark_line(point=True, strokeWidth=2.2).encode(
+        x=alt.X("rank:Q", title=tx["rank"], scale=alt.Scale(domain=[1, 20])),
+        y=alt.Y("rate:Q", title=tx["ident_rate"], scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("label:N", title=tx["model"], scale=scale,
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+        tooltip=[alt.Tooltip("model:N", title=tx["model"]), "rank:Q", alt.Tooltip("rate:Q", format=".3f")])
+    # one layer, as the ROC: the dashboard lays a layered chart out at its own height
+    return alt.layer(lines).properties(width=width, height=height, title=tx["cmc"]).configure(font=FONT)
+
+
+def fnir_chart(results, *, lang: str = "en", width: int = 640, height: int = 360, max_points: int = 400):
+    """Every model's FNIR against FPIR (log axis; a zero FPIR cannot sit on it and is left out of the drawing)."""
+    import altair as alt
+
+    tx = _tx(lang)
+    frames = []
+    for r in results:
+        idn = r.identification
+        if idn is None:
+            continue
+        keep = idn.curve_fpir > 0
+        f, n, t = idn.curve_fpir[keep], idn.curve_fnir[keep], idn.curve_threshold[keep]
+        if f.size > max_points:
+            pick = np.unique(np.linspace(0, f.size - 1, max_points).astype(int))
+            f, n, t = f[pick], n[pick], t[pick]
+        frames.append(pd.DataFrame({"model": r.name, "label": r.name, "FPIR": f, "FNIR": n, "threshold": t}))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "label", "FPIR", "FNIR",
+                                                                                 "threshold"])
+    lo = int(np.floor(np.log10(df["FPIR"].min()))) if len(df) else -3
+    labels = list(dict.fromkeys(df["label"]))
+    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
+        x=alt.X("FPIR:Q", title=tx["fpir"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo)),
+        y=alt.Y("FNIR:Q", title=tx["fnir"], scale=alt.Scale(domain=[0, 1])), order="FPIR:Q",
+        color=alt.Color("label:N", title=tx["model"], scale=scale,
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+        tooltip=[alt.Tooltip("model:N", title=tx["model"]), alt.Tooltip("threshold:Q", format=".4f"),
+                 alt.Tooltip("FPIR:Q", format=".3g"), alt.Tooltip("FNIR:Q", format=".3f")])
+    return alt.layer(lines).properties(width=width, height=height, title=tx["fnir_title"]).configure(font=FONT)
 
 
 def distribution_frame(r) -> pd.DataFrame:

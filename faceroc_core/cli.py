@@ -177,7 +177,8 @@ def cmd_evaluate(ns) -> int:
                 batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                 thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
                 limits=Limits.of(ns.model_timeout, ns.model_memory),
-                groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask)
+                groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask,
+                gallery=ns.gallery)
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -263,6 +264,8 @@ def _print_summary(ev, *, quiet=False):
             print(f"{'  95% over ' + str(n) + ' people':<28} " + " ".join(f"{c:>13}" for c in cells), file=sys.stderr)
         if r.accuracy_10fold is not None:
             print(f"{'  10-fold accuracy':<28} {r.accuracy_10fold.text()}", file=sys.stderr)
+        if r.identification is not None:
+            print(f"{'  identification (1:N)':<28} {r.identification.text()}", file=sys.stderr)
     from .verdict import comparison
 
     for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:
@@ -447,6 +450,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--threshold", type=float, help="also report the confusion matrix at this threshold (CSV)")
     ev.add_argument("--far", metavar="F,F,...", help="FAR targets (default 0.1,0.01,0.001,0.0001)")
     ev.add_argument("--batch-size", type=int, default=32)
+    ev.add_argument("--gallery", metavar="CSV|auto",
+                    help="identification (1:N): CSV image,role (gallery or probe; paths relative to --images), or "
+                         "auto (every 10th person by name kept out as non-mated probes; the others enrol their first "
+                         "image and search with the rest): CMC rank-1..20 and FNIR at FPIR 0.001/0.01/0.1")
     ev.add_argument("--no-intervals", action="store_true",
                     help="skip the AUC intervals over people and the paired comparisons of the models")
     ev.add_argument("--model-timeout", type=float, default=0, metavar="SECONDS",

@@ -24,6 +24,7 @@ from .diagnose import Disagreement, HardPair, ModelView, hardest_genuine, hardes
 from .diagnose import disagreements as pair_disagreements
 from .errors import FaceROCError
 from .groups import GLOBAL_FMR, GroupResult, GroupTable, subgroup_results
+from .identify import Identification, Roles, auto_split, identification, read_gallery_csv, search
 from .options import RunOptions
 from .preview import Preview
 from .progress import Progress, Stage
@@ -150,11 +151,12 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
         fills in the rest of the dataset summary.
     """
     measured, failures = [], []
+    roles = gallery_roles(options.gallery, images) if options.gallery is not None and protocol is None else None
     for inp in inputs:
         if progress:
             progress(Stage.SCORE, 0, 1, inp.name)
         try:
-            measured.append(_measure_one(inp, images, options, protocol, progress, client))
+            measured.append(_measure_one(inp, images, options, protocol, progress, client, roles))
         except FaceROCError as e:  # this model's scores cannot be measured: it fails alone
             failures.append(ModelFailure.of(inp.name, inp.source, e))
             continue
@@ -186,7 +188,7 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
 
 
 def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol: PairList | None, progress,
-                 client) -> _Measured:
+                 client, roles: Roles | None = None) -> _Measured:
     """Step 1 for one model (raises :class:`FaceROCError` when its pairs cannot be measured)."""
     if inp.scores is not None:
         st = count_scores(inp.scores.scores, inp.scores.genuine)
@@ -213,8 +215,26 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
                                for k in hardest_genuine(st)),
         people=people(st, ids, images.paths[rows]),
         subgroups=(_subgroups(inp.embeddings, ids, options.groups, got, options.intervals)
-                   if options.groups is not None else ()))
+                   if options.groups is not None else ()),
+        identification=_identification(inp, images, roles) if roles is not None else None)
     return _Measured(result, inp, st)
+
+
+def _identification(inp: ModelInput, images: Images, roles: Roles) -> Identification | None:
+    """The model's 1:N searches over the images it embedded (None when those hold no gallery or no probe)."""
+    rows = inp.rows
+    own = Roles(gallery=roles.gallery[rows], probe=roles.probe[rows], source=roles.source)
+    if not own.gallery.any() or not own.probe.any():
+        return None
+    s = search(inp.embeddings, images.identities[rows], own)
+    return identification(replace(s, probe=rows[s.probe]), identities=images.identities, paths=images.paths)
+
+
+def gallery_roles(gallery, images: Images) -> Roles:
+    """``gallery`` (``"auto"``, a CSV path or its bytes) as roles of the images."""
+    if isinstance(gallery, str) and gallery == "auto":
+        return auto_split(images.paths, images.identities)
+    return read_gallery_csv(gallery, images.paths.tolist())
 
 
 def _result(inp: ModelInput, got: Measurement, *, n_images: int, notes: tuple[str, ...] = (), **diagnosis

@@ -179,6 +179,8 @@ class RunOptions:
         groups: people's attributes (:func:`faceroc_core.groups.read_groups_csv`): results per group.
         pairs: a protocol's pair list (a path, text or bytes: CSV ``a,b[,label]`` or LFW ``pairs.txt``,
             :func:`faceroc_core.protocol.read_pair_list`): only those pairs are scored, instead of all pairs.
+        gallery: identification (1:N, :mod:`.identify`): ``"auto"`` (:func:`~faceroc_core.identify.auto_split`) or
+            a CSV ``image,role`` (a path or bytes): each model's CMC and FNIR at FPIR besides its pairs.
         dask: count the pairs (and embed the images) on a Dask cluster (``"local"``, a scheduler address or a
             ``Client``; :mod:`.cluster`).
     """
@@ -194,6 +196,7 @@ class RunOptions:
     limits: Limits | None = None
     groups: GroupTable | None = field(default=None, hash=False)
     pairs: Any = field(default=None, hash=False)
+    gallery: Any = field(default=None, hash=False)
     dask: Any = field(default=None, hash=False)
 
     def __post_init__(self) -> None:

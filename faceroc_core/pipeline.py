@@ -157,7 +157,10 @@ def evaluate(images, specs: Sequence[ModelSpec], options: RunOptions | None = No
                                                                 identities=opts.identities)
     protocol = None
     if opts.pairs is not None:
-        ds, protocol = _protocol(ds, opts.pairs)
+        if opts.gallery is not None:
+            raise FaceROCError("a gallery and a pair list were both given",
+                               hint="identification searches every probe of a folder: leave out --pairs")
+        ds, protocol = protocol_of(ds, opts.pairs)
     cache_dir = Path(opts.cache_dir) if opts.cache_dir else default_cache_dir()
     opts = replace(opts, cache_dir=cache_dir)
     sessions: dict = {}
@@ -263,7 +266,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOpti
                    seconds=time.perf_counter() - t0)
 
 
-def _protocol(ds: Dataset, pairs) -> tuple[Dataset, PairList]:
+def protocol_of(ds: Dataset, pairs) -> tuple[Dataset, PairList]:
     """The images a pair list refers to (only those are embedded), and the list in their rows."""
     pl = read_pair_list(pairs, [r.relpath for r in ds.images], [r.identity for r in ds.images],
                         source=Path(pairs).name if isinstance(pairs, (str, Path)) and "\n" not in str(pairs)
@@ -272,7 +275,7 @@ def _protocol(ds: Dataset, pairs) -> tuple[Dataset, PairList]:
     new = np.full(len(ds.images), -1, np.int64)
     new[used] = np.arange(used.size)
     sub = Dataset(root=ds.root, images=tuple(ds.images[k] for k in used), label_mode=ds.label_mode, skipped=ds.skipped)
-    return sub, PairList(a=new[pl.a], b=new[pl.b], genuine=pl.genuine, source=pl.source)
+    return sub, PairList(a=new[pl.a], b=new[pl.b], genuine=pl.genuine, source=pl.source, folds=pl.folds)
 
 
 def _preview(ds: Dataset, run: EmbeddingRun, me, samples) -> Preview | None:

@@ -105,6 +105,8 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist()}
     if r.accuracy_10fold is not None:
         d["accuracy_10fold"] = _tenfold(r.accuracy_10fold)
+    if r.identification is not None:
+        d["identification"] = _identification(r.identification)
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
@@ -123,6 +125,21 @@ def _ci_html(iv, digits: int) -> str:
     if iv is None:
         return ""
     return f"<br><span class='muted'>({iv.low:.{digits}f}–{iv.high:.{digits}f})</span>"
+
+
+def _identification(idn) -> dict:
+    """``identification`` as issue #16 names it: gallery, people, mated/non-mated probes, CMC(1..20), FNIR at each
+    FPIR target (null when too few non-mated probes), the rank-1 interval, the curve and the hardest searches."""
+    return {"gallery": idn.n_gallery, "gallery_people": idn.gallery_people, "mated": idn.mated,
+            "nonmated": idn.nonmated, "cmc": {str(k + 1): _num(v) for k, v in enumerate(idn.cmc)},
+            "fnir_at_fpir": {far_key(p.fpir): {"fnir": _num(p.fnir), "threshold": _num(p.threshold)}
+                             for p in idn.fnir_at_fpir},
+            "rank1_interval": _interval(idn.rank1_interval),
+            "curve": {"fpir": idn.curve_fpir.tolist(), "fnir": idn.curve_fnir.tolist(),
+                      "threshold": [_num(t) for t in idn.curve_threshold.tolist()]},
+            "misses": [{"probe": q, "rank": rk, "mate_score": _num(ms), "best_other": who,
+                        "other_score": _num(os_)} for q, rk, ms, who, os_ in idn.misses],
+            "false_hits": [{"probe": q, "person": who, "score": _num(sc)} for q, who, sc in idn.false_hits]}
 
 
 def _tenfold(tf) -> dict:
@@ -273,6 +290,15 @@ figure.pair{margin:0;font-size:.85em;color:#3e4c59}img.face{height:80px;margin-r
 
 HTML_TEXT: dict[str, dict[str, Any]] = {
     "en": {"title": "Face model comparison", "summary": "Summary", "data": "Test faces", "table": "Scores",
+           "tenfold": "10-fold accuracy (as the field reports it)",
+           "tenfold_how": "InsightFace's computation: squared distance of normalised embeddings, thresholds 0-4 in "
+                          "steps of 0.01, each fold judged at the threshold best on the other nine; mean ± std of "
+                          "the ten folds.",
+           "ident": "Identification (1:N)",
+           "ident_how": "Each probe photo is searched against the gallery; a person's score is their best gallery "
+                        "photo. Rank-k: the share of searches whose person is among the top k. FNIR at FPIR: the "
+                        "share of mated searches missed (not first, or under the threshold) when only that share of "
+                        "searches for people not enrolled return someone.",
            "ci_note": "In brackets under EER and TAR: the 95% interval over people (on other people like these, the "
                       "number would most likely lie there).",
            "curves": "ROC curves", "dist": "Score distributions", "verdicts": "What this means",
@@ -309,6 +335,10 @@ HTML_TEXT: dict[str, dict[str, Any]] = {
                     "wrong_identity": "A photo filed under the wrong person",
                     "duplicate_image": "The same photo under two names"}},
     "ja": {"title": "顔認識モデルの比較", "summary": "まとめ", "data": "テストに使った顔", "table": "スコア",
+           "tenfold": "10 分割精度（論文で報告される値）",
+           "tenfold_how": "InsightFace と同じ計算です: 正規化した埋め込みの二乗距離、しきい値は 0〜4 を 0.01 刻み、各分割は残り 9 分割で最良のしきい値で判定し、10 分割の平均 ± 標準偏差を示します。",
+           "ident": "1:N 識別",
+           "ident_how": "各プローブ写真を登録（ギャラリー）と照合します。人物のスコアはその人の最も近い登録写真です。rank-k は本人が上位 k 位以内に入る検索の割合、FPIR での FNIR は、未登録の人の検索が誰かを返す割合をその値に抑えたときに本人を見逃す割合です。",
            "ci_note": "EER と TAR の下の括弧内は、人にもとづく 95% 区間です（同じような別の人々で試すと、値はおそらくこの範囲に入ります）。",
            "curves": "ROC 曲線", "dist": "スコアの分布", "verdicts": "結果の読み方",
            "dataset": "{n_id} 人の画像 {n_images:,} 枚: 同じ人のペア {n_gen:,} 組、別人のペア {n_imp:,} 組。",
@@ -395,7 +425,7 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         images_root: the faces' folder, for thumbnails of the hardest pairs and of the test-set problems (none
             when None).
     """
-    from .charts import det_chart, distribution_charts, roc_chart, to_svg
+    from .charts import cmc_chart, det_chart, distribution_charts, fnir_chart, roc_chart, to_svg
 
     tx = HTML_TEXT[lang if lang in HTML_TEXT else "en"]
     e = html.escape
@@ -451,6 +481,19 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append("<div class='chart'>" + to_svg(roc_chart(ranked, log_far=log_far, lang=lang)) + "</div>")
         parts.append(f"<h2>{e(tx['det'])}</h2><p class='muted'>{e(tx['det_how'])}</p>")
         parts.append("<div class='chart'>" + to_svg(det_chart(ranked, lang=lang)) + "</div>")
+    tenfold = [r for r in ranked if r.accuracy_10fold is not None]
+    if tenfold:
+        parts.append(f"<h2>{e(tx['tenfold'])}</h2><p class='muted'>{e(tx['tenfold_how'])}</p><ul>")
+        parts += [f"<li>{e(r.name)}: {e(r.accuracy_10fold.text(lang))}</li>" for r in tenfold
+                  if r.accuracy_10fold is not None]
+        parts.append("</ul>")
+    ident = [r for r in ranked if r.identification is not None]
+    if ident:
+        parts.append(f"<h2>{e(tx['ident'])}</h2><p class='muted'>{e(tx['ident_how'])}</p><ul>")
+        parts += [f"<li>{e(r.name)}: {e(r.identification.text(lang))}</li>" for r in ident
+                  if r.identification is not None]
+        parts.append("</ul><div class='chart'>" + to_svg(cmc_chart(ident, lang=lang)) + "</div>")
+        parts.append("<div class='chart'>" + to_svg(fnir_chart(ident, lang=lang)) + "</div>")
         parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
                      + to_svg(distribution_charts(ranked, lang=lang, threshold=ranked[0].eer.threshold)) + "</div>")
     with_pairs = [r for r in ranked if r.hardest_impostors or r.people]

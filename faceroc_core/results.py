@@ -21,6 +21,7 @@ from .diagnose import Disagreement, HardPair, Person, Suspect
 from .errors import FaceROCError
 from .export import ExportCheck
 from .groups import GroupResult
+from .identify import Identification
 from .onnx_io import OnnxInfo
 from .preprocess import Preprocessing
 from .preview import Preview
@@ -132,6 +133,7 @@ class ModelResult:
     people: tuple[Person, ...] = ()  # per person: same-person scores, the most similar other person
     subgroups: tuple[GroupResult, ...] = ()  # per attribute value of a metadata CSV (groups.subgroup_results)
     accuracy_10fold: TenFold | None = None  # a protocol's 10-fold accuracy, as the field computes it (tenfold)
+    identification: Identification | None = None  # 1:N searches of probes against a gallery (identify)
 
     @property
     def roc(self) -> M.RocCurve:

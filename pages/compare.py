@@ -13,6 +13,7 @@ from ui.views import (
     plain,
     show_disagreement,
     show_failures,
+    show_field_protocols,
     show_groups,
     show_left_out,
     show_metrics_table,
@@ -30,7 +31,7 @@ if not usable or faces is None:
     halt()
 
 job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error),
-          groups=st.session_state.get("groups_csv"))
+          groups=st.session_state.get("groups_csv"), gallery=st.session_state.get("gallery"))
 key = job.key()
 result = st.session_state.get("result")
 if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
@@ -114,6 +115,7 @@ else:
 
 st.subheader(t("compare.table"))
 show_metrics_table(ev)
+show_field_protocols(ranked, key="compare_field")
 
 st.subheader(t("compare.threshold"))
 st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, format="%.3f", key="threshold",

@@ -21,7 +21,7 @@ from ui.views import halt, plain
 
 MAX_MB = st.get_option("server.maxUploadSize")
 SERVER_ROOT = state.server_root()
-SOURCES = ["demo", "dir", "zip"] + (["path"] if SERVER_ROOT else [])  # "path" only with FACEROC_DATA_ROOT
+SOURCES = ["demo", "dir", "zip", "bin"] + (["path"] if SERVER_ROOT else [])  # "path" only with FACEROC_DATA_ROOT
 LABELS = ["auto", "folder", "prefix"]
 FOLDER_TEXTS = ("pick", "hint", "reading", "packing", "sending", "sent", "none", "too_big", "failed")
 
@@ -39,7 +39,7 @@ labels = st.radio(t("faces.labels"), LABELS, format_func=lambda s: t(f"faces.lab
 
 def _set(src):
     old = state.faces()
-    if old is not None and old.kind in ("dir", "zip") and (src is None or old.root != src.root):
+    if old is not None and old.kind in ("dir", "zip", "bin") and (src is None or old.root != src.root):
         state.discard(old.root)  # the replaced upload leaves the disk
     state.set_faces(src)
     st.session_state.pop("result", None)
@@ -86,6 +86,27 @@ elif source in ("dir", "zip"):
     now = state.faces()
     if now is not None and now.kind == source:  # what is loaded, also when the page is revisited
         loaded.caption(t("faces.loaded", name=plain(now.display)))
+elif source == "bin":
+    st.caption(t("faces.bin_how", mb=MAX_MB))
+    b = st.file_uploader(t("faces.bin"), type=["bin"], key="faces_bin")
+    if b is not None and st.session_state.get("_faces_upload_id") != (uid := _uid(b.getvalue())):
+        from faceroc_core.binset import parse_bin, unpack_bin
+
+        data = b.getvalue()
+        try:
+            state.check_quota(2 * len(data), replacing=current.root if current else None)
+            with st.spinner(t("faces.unpacking")):
+                root, pairs = unpack_bin(parse_bin(data, name=b.name), state.session_dir() / "faces" / uid,
+                                         name=Path(b.name).name)
+            _set(state.FacesSource(kind="bin", root=str(root), labels="folder", display=b.name, pairs=str(pairs)))
+            st.session_state["_faces_upload_id"] = uid
+        except FaceROCError as e:
+            st.error(plain(state.public(str(e))), icon=":material/error:")
+        except state.QuotaError as e:
+            st.error(t("err.quota", gb=str(e), quota=state.QUOTA_BYTES / 2**30), icon=":material/error:")
+    now = state.faces()
+    if now is not None and now.kind == "bin":
+        st.caption(t("faces.loaded", name=plain(now.display)))
 elif source == "path":
     path = st.text_input(t("faces.path"), value=current.root if current and current.kind == "path" else "",
                          key="faces_path")
@@ -172,6 +193,31 @@ if st.session_state.get("groups_csv"):
     if st.button(t("groups.remove"), key="groups_remove"):
         st.session_state.pop("groups_csv", None)
         st.rerun()
+
+if current.pairs is None:  # identification searches every probe of a folder (not a protocol's pairs)
+    st.subheader(t("ident.title"))
+    st.caption(t("ident.how"))
+    mode = st.radio(t("ident.mode"), ["off", "auto", "csv"], format_func=lambda k: t(f"ident.{k}"), horizontal=True,
+                    key="ident_mode")
+    if mode == "off":
+        st.session_state.pop("gallery", None)
+    elif mode == "auto":
+        st.session_state["gallery"] = "auto"
+    else:
+        from faceroc_core.identify import read_gallery_csv
+
+        g = st.file_uploader(t("ident.upload"), type=["csv"], key="gallery_upload")
+        if g is not None:
+            try:
+                roles = read_gallery_csv(g.getvalue(), [r.relpath for r in ds.images], source=g.name)
+                st.session_state["gallery"] = g.getvalue()
+                st.success(t("ident.loaded", g=int(roles.gallery.sum()), p=int(roles.probe.sum())),
+                           icon=":material/person_search:")
+            except FaceROCError as e:
+                st.error(plain(str(e)), icon=":material/error:")
+                st.session_state.pop("gallery", None)
+else:
+    st.session_state.pop("gallery", None)
 
 st.subheader(t("faces.align"))
 why = detector_available()

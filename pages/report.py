@@ -12,7 +12,7 @@ from faceroc_core.charts import det_chart, roc_chart, to_png, to_svg
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, model_verdict
 from ui.i18n import lang, t
-from ui.views import halt, plain, show_failures, show_metrics_table
+from ui.views import halt, plain, show_failures, show_field_protocols, show_metrics_table
 
 CREDITS_DEMO = "ORL face database, Olivetti Research Laboratory (Samaria & Harter 1994)."
 
@@ -50,6 +50,7 @@ if ev.uncertainty_note:
     st.caption(ev.uncertainty_note)
 show_failures(ev)
 show_metrics_table(ev, key="report_table")
+show_field_protocols(ev.ranked(), key="report_field")
 
 for r in ev.ranked():
     v = model_verdict(r, ev.dataset, lang=lang(), intervals=ev.intervals.get(r.name))

@@ -526,3 +526,51 @@ def test_dashboard_shows_the_cli_numbers_for_the_same_run(tmp_path):
     for name, tb in zip(df.iloc[:, 0], shown):
         r = rows[rows["model"] == name].iloc[0]
         assert tb.to_numpy().ravel().tolist() == [r["tp"], r["fn"], r["fp"], r["tn"]]  # accepted / rejected
+
+
+def test_a_gallery_on_faces_gives_cmc_and_fnir_on_compare_and_report():
+    at = start("pages/faces.py")
+    at.radio(key="ident_mode").set_value("auto").run()
+    assert not at.exception
+    run_compare(at)
+    if any("changed since the last run" in w.value for w in at.warning):
+        at.button(key="run").click().run()
+    assert any("Identification (1:N)" in s.value for s in at.subheader)
+    lines = [m.value for m in at.markdown if "rank-1" in m.value]
+    assert len(lines) == 3 and all("18 people enrolled" in x and "20 non-mated" in x for x in lines)
+    specs = json.dumps(chart_specs(at))
+    assert "CMC curves" in specs and "FPIR" in specs
+    at.switch_page("pages/report.py").run()
+    assert not at.exception and any("rank-1" in m.value for m in at.markdown)
+
+
+def test_a_bin_upload_on_faces_gives_the_ten_fold_accuracy_on_compare(tmp_path):
+    import pickle
+
+    from helpers import make_faces
+
+    root = make_faces(tmp_path / "f", n_ids=6, per_id=4, size=112)
+    files = sorted(root.rglob("*.png"))
+    rng = np.random.default_rng(0)
+    bins, same = [], []
+    for k in range(40):
+        a, b = rng.choice(len(files), 2, replace=False)
+        if k % 2 == 0:  # a same-person pair: two photos of one folder
+            folder = files[a].parent
+            a, b = (files.index(p) for p in sorted(folder.iterdir())[:2])
+        bins += [files[a].read_bytes(), files[b].read_bytes()]
+        same.append(files[a].parent == files[b].parent)
+    data = pickle.dumps((bins, same))
+    at = start("pages/faces.py")
+    at.radio(key="faces_source").set_value("bin").run()
+    at.file_uploader(key="faces_bin").set_value([("val.bin", data, "application/octet-stream")]).run()
+    assert not at.exception and not at.error
+    assert any("80 images" in s.value for s in at.success)
+    run_compare(at)
+    if any("changed since the last run" in w.value for w in at.warning):
+        at.button(key="run").click().run()
+    assert any("10-fold accuracy" in s.value for s in at.subheader)
+    assert sum("(10 folds)" in m.value for m in at.markdown) == 3
+    at.switch_page("pages/faces.py").run()
+    at.file_uploader(key="faces_bin").set_value([("evil.bin", pickle.dumps(eval), "application/octet-stream")]).run()
+    assert any("evil.bin" in e.value and "refused without running it" in e.value for e in at.error)

@@ -216,3 +216,55 @@ def test_a_folder_of_1580_photos_arrives_as_one_upload_and_the_report_opens_with
             page.get_by_role("button", name="Chart (PNG)", exact=True).click()
         assert Path(got.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         browser.close()
+
+
+def test_a_bin_gives_the_ten_fold_accuracy_and_a_gallery_the_cmc_chart(server, tmp_path):
+    """Issue #16 in a real browser: an InsightFace .bin uploaded on Faces gives the 10-fold accuracy on Compare;
+    back on the demo's faces, the automatic gallery gives the CMC chart."""
+    import pickle
+
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=180_000)
+    people = [ROOT / "demo" / "orl_faces" / f"s{k}" for k in range(21, 31)]
+    from PIL import Image
+
+    def png(path):  # the .bin holds encoded PNG/JPEG
+        import io
+
+        buf = io.BytesIO()
+        Image.open(path).convert("RGB").save(buf, format="PNG")
+        return buf.getvalue()
+
+    bins, same = [], []
+    for k in range(40):
+        a = people[k % 10]
+        b = a if k % 2 == 0 else people[(k + 3) % 10]
+        bins += [png(a / "1.pgm"), png(b / ("2.pgm" if b == a else "3.pgm"))]
+        same.append(a == b)
+    (tmp_path / "val.bin").write_bytes(pickle.dumps((bins, same)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 3200})
+        page.goto(server)
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+        nav.get_by_text("Faces", exact=True).click()
+        page.get_by_text("An InsightFace .bin (lfw.bin…)", exact=True).click()
+        page.locator(".st-key-faces_bin input[type=file]").set_input_files(str(tmp_path / "val.bin"))
+        expect(page.get_by_text("80 images of", exact=False)).to_be_visible()
+        nav.get_by_text("Compare", exact=True).click()
+        page.get_by_role("button", name="Run the comparison").click()
+        expect(page.get_by_text("10-fold accuracy (as the field reports it)")).to_be_visible()
+        expect(page.get_by_text("(10 folds)", exact=False).first).to_be_visible()
+
+        nav.get_by_text("Faces", exact=True).click()
+        page.get_by_text("Demo: ORL faces, 20 unseen people", exact=True).click()
+        page.get_by_text("Automatic (every 10th person unknown, first photo enrolled)", exact=True).click()
+        nav.get_by_text("Compare", exact=True).click()
+        run = page.get_by_role("button", name="Run the comparison")
+        run.click()
+        expect(page.get_by_text("Identification (1:N)")).to_be_visible()
+        expect(page.locator('[data-testid="stVegaLiteChart"]').get_by_text("CMC curves", exact=False)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "ident.png"), full_page=True)
+        browser.close()

@@ -80,6 +80,26 @@ S: dict[str, dict[str, str]] = {
     "faces.src.dir": {"en": "Upload a folder", "ja": "フォルダをアップロード"},
     "faces.src.zip": {"en": "Upload a .zip", "ja": ".zip をアップロード"},
     "faces.src.path": {"en": "Folder on the server", "ja": "サーバー上のフォルダ"},
+    "faces.src.bin": {"en": "An InsightFace .bin (lfw.bin…)", "ja": "InsightFace の .bin（lfw.bin など）"},
+    "faces.bin": {"en": "Choose a .bin validation set", "ja": ".bin 検証セットを選択"},
+    "faces.bin_how": {"en": "InsightFace's validation sets (lfw.bin, cfp_fp.bin, agedb_30.bin…, up to {mb} MB): "
+                            "aligned 112×112 faces in pairs. Its pairs are the protocol; the 10-fold accuracy is "
+                            "computed as InsightFace computes it. The file is read without running anything in it.",
+                      "ja": "InsightFace の検証セット（lfw.bin、cfp_fp.bin、agedb_30.bin など、{mb} MB まで）: 位置合わせ済み 112×112 の顔のペアです。"
+                            "ペアがそのまま評価の組になり、10 分割精度を InsightFace と同じ方法で計算します。ファイル内のコードは一切実行しません。"},
+    "ident.title": {"en": "Identification (1:N)", "ja": "1:N 識別"},
+    "ident.how": {"en": "Search each probe photo against a gallery of enrolled people: rank-1…20 (CMC) and the "
+                        "share of searches missed (FNIR) when few searches for unknown people return someone (FPIR).",
+                  "ja": "各プローブ写真を登録済みの人物（ギャラリー）と照合します: rank-1〜20（CMC）と、未登録の人の検索が誰かを返す割合（FPIR）を抑えたときの見逃し率（FNIR）。"},
+    "ident.mode": {"en": "Gallery", "ja": "ギャラリー"},
+    "ident.off": {"en": "Off", "ja": "オフ"},
+    "ident.auto": {"en": "Automatic (every 10th person unknown, first photo enrolled)",
+                   "ja": "自動（10 人に 1 人を未登録、各人の最初の写真を登録）"},
+    "ident.csv": {"en": "From a CSV (image,role)", "ja": "CSV から（image,role）"},
+    "ident.upload": {"en": "Gallery CSV: image,role (gallery or probe)", "ja": "ギャラリー CSV: image,role（gallery または probe）"},
+    "ident.loaded": {"en": "{g} gallery and {p} probe images", "ja": "ギャラリー {g} 枚、プローブ {p} 枚"},
+    "ident.results": {"en": "Identification (1:N)", "ja": "1:N 識別"},
+    "tenfold.title": {"en": "10-fold accuracy (as the field reports it)", "ja": "10 分割精度（論文で報告される値）"},
     "faces.dir": {"en": "Choose a folder of faces", "ja": "顔画像のフォルダを選択"},
     "faces.zip": {"en": "Choose a .zip of faces", "ja": "顔画像の .zip を選択"},
     "faces.loaded": {"en": "Loaded now: “{name}”. Choose another to replace it.",

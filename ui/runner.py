@@ -23,7 +23,7 @@ from faceroc_core.dataset import Dataset, amend, scan_folder
 from faceroc_core.embed import EmbeddingRun
 from faceroc_core.models import PreparedModel, prepare_model
 from faceroc_core.options import ModelSpec, RunOptions, resolve_preprocessing, spec_from_options
-from faceroc_core.pipeline import Evaluation, ModelFailure, embed_dataset, measure_run, prepare_all
+from faceroc_core.pipeline import Evaluation, ModelFailure, embed_dataset, measure_run, prepare_all, protocol_of
 from faceroc_core.progress import Stage
 from faceroc_core.worker import Limits
 
@@ -51,8 +51,9 @@ def spec_of(m: ModelEntry) -> ModelSpec:
 
 
 def run_options(job: Job | None = None) -> RunOptions:
-    """The dashboard's run options: its batch size and worker limits, the job's people's attributes."""
-    return RunOptions(batch_size=BATCH, limits=LIMITS, groups=job.group_table() if job is not None else None)
+    """The dashboard's run options: its batch size and worker limits, the job's people's attributes and gallery."""
+    return RunOptions(batch_size=BATCH, limits=LIMITS, groups=job.group_table() if job is not None else None,
+                      gallery=job.gallery if job is not None else None)
 
 
 def prepare_entry(m: ModelEntry):
@@ -74,6 +75,7 @@ class Job:
     faces: FacesSource
     refused: tuple[ModelEntry, ...] = ()  # models whose files could not be used at all (shown as failures)
     groups: bytes | None = None  # the people's attributes CSV, when one was given (Faces page)
+    gallery: str | bytes | None = None  # identification: "auto" or a gallery CSV (Faces page)
 
     def embed_key(self) -> str:
         """What the embeddings depend on: the faces and every model's options."""
@@ -83,10 +85,12 @@ class Job:
         return h.hexdigest()
 
     def key(self) -> str:
-        """What the results depend on: the embeddings' key and the groups."""
-        if not self.groups:
+        """What the results depend on: the embeddings' key, the groups and the gallery."""
+        if not self.groups and self.gallery is None:
             return self.embed_key()
-        return hashlib.sha256((self.embed_key() + "|groups|").encode() + self.groups).hexdigest()
+        gallery = self.gallery.encode() if isinstance(self.gallery, str) else (self.gallery or b"")
+        return hashlib.sha256((self.embed_key() + "|groups|").encode() + (self.groups or b"") + b"|gallery|"
+                              + gallery).hexdigest()
 
     def group_table(self):
         from faceroc_core.groups import read_groups_csv
@@ -99,7 +103,8 @@ def load_dataset(src: FacesSource) -> Dataset:
     from faceroc_core.ingest import MAX_FILES
 
     ds = scan_folder(src.root, labels=src.labels, identities=src.identities, max_images=MAX_FILES)
-    return amend(ds, exclude=src.exclude, merge=src.merge) if src.exclude or src.merge else ds
+    ds = amend(ds, exclude=src.exclude, merge=src.merge) if src.exclude or src.merge else ds
+    return protocol_of(ds, src.pairs)[0] if src.pairs else ds
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -147,7 +152,8 @@ def cached_embeddings(job_key: str, _job: Job) -> tuple[EmbeddingRun, tuple[Mode
 @st.cache_data(show_spinner=False, max_entries=32)
 def cached_metrics(job_key: str, _job: Job, _run: EmbeddingRun, _failures: tuple) -> Evaluation:
     ds = load_dataset(_job.faces)
-    return measure_run(ds, _run, failures=_failures, options=run_options(_job))
+    pairs = protocol_of(ds, _job.faces.pairs)[1] if _job.faces.pairs else None
+    return measure_run(ds, _run, failures=_failures, options=run_options(_job), pairs=pairs)
 
 
 # --------------------------------------------------------------------------- the demo's stored result

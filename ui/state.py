@@ -63,7 +63,7 @@ class ModelEntry:
 
 @dataclass(frozen=True)
 class FacesSource:
-    kind: str  # "demo" | "dir" | "zip" | "path"
+    kind: str  # "demo" | "dir" | "zip" | "path" | "bin"
     root: str
     labels: str = "auto"
     identities: tuple[str, ...] | None = None
@@ -71,11 +71,13 @@ class FacesSource:
     upload_skipped: tuple = field(default=())  # Skipped entries from ingesting an upload
     exclude: tuple[str, ...] = ()  # images left out after the test-set check (relative paths)
     merge: tuple[tuple[str, str], ...] = ()  # identities merged after the test-set check: (old name, kept name)
+    pairs: str | None = None  # a protocol's pair list (an unpacked .bin's pairs): only those pairs are scored
 
     def fingerprint(self) -> str:
         """Cheap content fingerprint: every file's relative path, size and mtime (and what was left out or
         merged)."""
-        h = hashlib.sha256(f"{self.kind}|{self.root}|{self.labels}|{self.identities}|{self.exclude}|{self.merge}".encode())
+        h = hashlib.sha256(f"{self.kind}|{self.root}|{self.labels}|{self.identities}|{self.exclude}|{self.merge}|"
+                           f"{self.pairs}".encode())
         root = Path(self.root)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames.sort()

@@ -29,6 +29,29 @@ def metrics_table(ev: Evaluation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def show_field_protocols(ranked, *, key: str = "field") -> None:
+    """The numbers the field reports, when the run has them: 10-fold accuracy (a protocol) and 1:N
+    identification (a gallery): each model's line, the CMC and FNIR-FPIR charts."""
+    from faceroc_core.charts import cmc_chart, fnir_chart
+
+    from .i18n import lang
+
+    tenfold = [r for r in ranked if r.accuracy_10fold is not None]
+    if tenfold:
+        st.subheader(t("tenfold.title"))
+        for r in tenfold:
+            st.markdown(f"- **{plain(r.name)}**: {plain(r.accuracy_10fold.text(lang()))}")
+    ident = [r for r in ranked if r.identification is not None]
+    if ident:
+        st.subheader(t("ident.results"))
+        for r in ident:
+            st.markdown(f"- **{plain(r.name)}**: {plain(r.identification.text(lang()))}")
+        # the charts' legends sit under them: the height is the plot's and the legend's together
+        n = len(ident)
+        st.altair_chart(cmc_chart(ident, lang=lang()), key=f"{key}_cmc", width="stretch", height=420 + 22 * n)
+        st.altair_chart(fnir_chart(ident, lang=lang()), key=f"{key}_fnir", width="stretch", height=420 + 22 * n)
+
+
 def _ci(iv, digits: int) -> str:
     return f"{iv.low:.{digits}f} – {iv.high:.{digits}f}" if iv is not None else "—"
 
