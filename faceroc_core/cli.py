@@ -394,7 +394,7 @@ def cmd_embeddings(ns) -> int:
     groups = read_groups_csv(ns.groups) if ns.groups else None
     bars = _Bars(not ns.quiet)
     ev = evaluate_embeddings(named, RunOptions(fars=_parse_fars(ns.far), intervals=not ns.no_intervals,
-                                               groups=groups, dask=ns.dask), progress=bars)
+                                               groups=groups, dask=ns.dask, gallery=ns.gallery), progress=bars)
     bars.close()
     write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
@@ -487,6 +487,8 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--threshold", type=float)
     em.add_argument("--far", metavar="F,F,...")
     em.add_argument("--no-intervals", action="store_true", help="skip the AUC intervals and paired comparisons")
+    em.add_argument("--gallery", metavar="CSV|auto",
+                    help="identification (1:N): auto, or CSV image,role with images named by row (#0, #1, ...)")
     em.add_argument("--dask", metavar="ADDRESS",
                     help=DASK_HELP)
     em.add_argument("--groups", metavar="CSV", help="people's attributes (as for evaluate)")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from .errors import DatasetError
 
@@ -202,20 +203,44 @@ def search(embeddings, identities, roles: Roles, *, tile_cells: int = TILE_CELLS
     step = max(1, tile_cells // max(g_rows.size, 1))
     for s in range(0, n, step):
         sl = slice(s, min(s + step, n))
-        S = e[probes[sl]] @ G
-        PS = np.maximum.reduceat(S, starts, axis=1)  # each gallery person's best image
-        o = own[sl]
-        r = np.arange(PS.shape[0])
-        top[sl] = PS.max(axis=1)
-        mated = o >= 0
-        m = np.where(mated, PS[r, np.maximum(o, 0)], np.nan)
-        mate[sl] = m
-        rank[sl] = np.where(mated, 1 + np.sum(PS > m[:, None], axis=1), 0)
-        PS[r[mated], o[mated]] = -np.inf  # the best other person
-        other_p[sl] = PS.argmax(axis=1)
-        other[sl] = PS[r, other_p[sl]]
+        _reduce_tile(e[probes[sl]] @ G, starts, own[sl], mate[sl], rank[sl], top[sl], other[sl], other_p[sl])
     return Searches(probe=probes, mated=own >= 0, mate_score=mate, rank=rank, top_score=top, other_score=other,
                     other_person=other_p, people=tuple(people.tolist()), n_gallery=int(g_rows.size))
+
+
+@njit(cache=True, nogil=True)
+def _reduce_tile(S, starts, own, mate, rank, top, other, other_p):
+    """One tile of probe x gallery-image scores to each probe's mate score, rank, highest and best other person
+    (gallery images grouped by person from ``starts``; ``own[r]``: the probe's person, -1 when not enrolled)."""
+    P = starts.size
+    for r in range(S.shape[0]):
+        o = own[r]
+        m = -np.inf
+        if o >= 0:
+            end = S.shape[1] if o == P - 1 else starts[o + 1]
+            for j in range(starts[o], end):
+                m = max(m, S[r, j])
+        best = -np.inf
+        best_p = 0
+        higher = 0
+        for p in range(P):
+            end = S.shape[1] if p == P - 1 else starts[p + 1]
+            v = S[r, starts[p]]
+            for j in range(starts[p] + 1, end):
+                v = max(v, S[r, j])
+            if p == o:
+                continue
+            if v > best:
+                best = v
+                best_p = p
+            if o >= 0 and v > m:
+                higher += 1
+        other[r] = best
+        other_p[r] = best_p
+        top[r] = max(best, m)
+        if o >= 0:
+            mate[r] = m
+            rank[r] = 1 + higher
 
 
 def identification(s: Searches, *, fpirs=FPIRS, identities=None, paths=None, n_examples: int = 12) -> Identification:

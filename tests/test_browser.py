@@ -61,8 +61,8 @@ def server(tmp_path):
         log.close()
 
 
-def open_demo_and_upload_faces(p, server, folder, summary):
-    """Open the app (the demo's chart on screen), upload ``folder`` on Faces, wait for its ``summary``."""
+def open_demo(p, server):
+    """Open the app and wait for the demo's chart; returns (browser, page, the sidebar's page links)."""
     from playwright.sync_api import expect
 
     browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
@@ -70,6 +70,14 @@ def open_demo_and_upload_faces(p, server, folder, summary):
     page.goto(server)
     nav = page.locator('[data-testid="stSidebarNav"]')
     expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+    return browser, page, nav
+
+
+def open_demo_and_upload_faces(p, server, folder, summary):
+    """Open the app (the demo's chart on screen), upload ``folder`` on Faces, wait for its ``summary``."""
+    from playwright.sync_api import expect
+
+    browser, page, nav = open_demo(p, server)
     nav.get_by_text("Faces", exact=True).click()
     page.get_by_text("Upload a folder", exact=True).click()
     # the folder is packed into one zip in the browser and sent once (no chip per file)
@@ -244,11 +252,7 @@ def test_a_bin_gives_the_ten_fold_accuracy_and_a_gallery_the_cmc_chart(server, t
         same.append(a == b)
     (tmp_path / "val.bin").write_bytes(pickle.dumps((bins, same)))
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 3200})
-        page.goto(server)
-        nav = page.locator('[data-testid="stSidebarNav"]')
-        expect(page.locator('[data-testid="stVegaLiteChart"] svg.marks g.mark-line path').first).to_be_attached()
+        browser, page, nav = open_demo(p, server)
         nav.get_by_text("Faces", exact=True).click()
         page.get_by_text("An InsightFace .bin (lfw.bin…)", exact=True).click()
         page.locator(".st-key-faces_bin input[type=file]").set_input_files(str(tmp_path / "val.bin"))

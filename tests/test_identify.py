@@ -105,3 +105,26 @@ def test_the_gallery_csv_and_the_auto_split():
     ids_a = np.array(ids)
     assert not s.gallery[np.isin(ids_a, list(held_out))].any() and s.probe[np.isin(ids_a, list(held_out))].all()
     assert s.gallery.sum() == 18 and s.probe.sum() == 60 - 18
+
+
+def test_the_cli_writes_identification_for_a_folder_and_for_embeddings(tmp_path, capsys):
+    import json
+
+    from faceroc_core.cli import main
+
+    e, ids, gallery, probe = gallery_set(4, n_people=30, per=4)
+    npz = tmp_path / "m.npz"
+    np.savez(npz, embeddings=e, identities=ids)
+    rows = "".join(f"#{k},{'gallery' if gallery[k] else 'probe'}\n" for k in range(ids.size) if gallery[k] or probe[k])
+    (tmp_path / "g.csv").write_text("image,role\n" + rows)
+    assert main(["embeddings", str(npz), "--gallery", str(tmp_path / "g.csv"), "--json", str(tmp_path / "o.json")]) == 0
+    d = json.loads((tmp_path / "o.json").read_text())["models"][0]["identification"]
+    from faceroc_core.identify import Roles
+
+    want = identification(search(e, ids, Roles(gallery=gallery, probe=probe, source="t")))
+    assert d["cmc"]["1"] == want.cmc[0] and d["mated"] == want.mated and d["nonmated"] == want.nonmated == 24
+    assert set(d["fnir_at_fpir"]) == {"0.001", "0.01", "0.1"} and d["fnir_at_fpir"]["0.001"]["fnir"] is None
+    assert "identification (1:N)" in capsys.readouterr().err
+    assert main(["embeddings", str(npz), "--gallery", "auto", "--json", str(tmp_path / "a.json"), "-q"]) == 0
+    auto = json.loads((tmp_path / "a.json").read_text())["models"][0]["identification"]
+    assert auto["gallery_people"] == 27  # 30 people, every 10th kept out

@@ -50,6 +50,12 @@ def show_field_protocols(ranked, *, key: str = "field") -> None:
         n = len(ident)
         st.altair_chart(cmc_chart(ident, lang=lang()), key=f"{key}_cmc", width="stretch", height=420 + 22 * n)
         st.altair_chart(fnir_chart(ident, lang=lang()), key=f"{key}_fnir", width="stretch", height=420 + 22 * n)
+        misses = [{t("col.model"): r.name, t("ident.col.probe"): q, t("ident.col.rank"): rk,
+                   t("ident.col.mate"): ms, t("ident.col.other"): who, t("ident.col.other_score"): os_}
+                  for r in ident if r.identification is not None for q, rk, ms, who, os_ in r.identification.misses]
+        if misses:
+            st.caption(t("ident.misses"))
+            st.dataframe(pd.DataFrame(misses), hide_index=True, key=f"{key}_misses")
 
 
 def _ci(iv, digits: int) -> str:
