@@ -110,12 +110,13 @@ def seed_pipeline(folder: Path, models: list[Path]) -> tuple[dict, float]:
     return aucs, time.perf_counter() - t0
 
 
-def engine(folder: Path, models: list[Path], cache_dir: Path | None, intervals: bool = False) -> tuple[dict, float]:
+def engine(folder: Path, models: list[Path], cache_dir: Path | None, intervals: bool = False,
+           flip: bool = False) -> tuple[dict, float]:
     """The engine on the same job as the seed (no intervals, which the seed has no match for)."""
     from faceroc_core.pipeline import ModelSpec, evaluate
 
     t0 = time.perf_counter()
-    ev = evaluate(folder, [ModelSpec(path=m) for m in models], cache_dir=cache_dir or DATA / "unused-cache",
+    ev = evaluate(folder, [ModelSpec(path=m, flip=flip) for m in models], cache_dir=cache_dir or DATA / "unused-cache",
                   use_cache=cache_dir is not None, intervals=intervals)
     assert not ev.failures, ev.failures
     return {r.name: r.auc for r in ev.models}, time.perf_counter() - t0
@@ -236,6 +237,7 @@ def main() -> None:
     ap.add_argument("--pairs-n", type=int, default=2000)
     ap.add_argument("--repeat", type=int, default=2, help="runs of floor and engine (best kept)")
     ap.add_argument("--align-n", type=int, default=200, help="photos for the alignment figures (0: skip)")
+    ap.add_argument("--flip-n", type=int, default=200, help="images for the flip test's cost (0: skip)")
     ns = ap.parse_args()
     models = make_models()
     print(f"models: 3 x {ARCH} + Linear({EMB}), input {SIZE}x{SIZE}; CPU threads as onnxruntime defaults")
@@ -263,6 +265,12 @@ def main() -> None:
               f"{t_warm_boot:.2f} s: the intervals add {t_warm_boot - t_warm:.2f} s = "
               f"{100 * (t_warm_boot - t_warm) / t_floor:.1f}% of the forward-pass floor (target <= 5%)")
         print("   AUCs equal (seed vs engine): " + ", ".join(f"{k} {v:.6f}" for k, v in eng_aucs.items()))
+    if ns.flip_n:  # the flip test: one more forward pass per image
+        folder = make_images(ns.flip_n)
+        _, plain = engine(folder, models, None)
+        _, flipped = engine(folder, models, None, flip=True)
+        print(f"flip test (N={ns.flip_n}, no cache): {flipped:.1f} s against {plain:.1f} s without ({flipped / plain:.2f}x; "
+              "one more forward pass per image)")
     if ns.align_n:
         bench_alignment(ns.align_n, models)
     if ns.pairs_n:

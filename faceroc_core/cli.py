@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .decide import DEFAULT_DEV_FRACTION
 from .errors import FaceROCError, ScoresError
 from .groups import read_groups_csv
 from .metrics import DEFAULT_FARS, check_far
@@ -146,6 +147,22 @@ class _Bars:
             b.close()
 
 
+def cmd_verify(ns) -> int:
+    """Two photos, one model, a threshold file: the same decision as the evaluation would make."""
+    import json
+
+    from .verify import verify
+
+    out = verify(ns.threshold_file, ns.model, ns.a, ns.b, name=ns.name)
+    print(f"{'same person' if out['same'] else 'different people'}: score {out['score']:.4f} "
+          f"{'>=' if out['same'] else '<'} threshold {out['threshold']:.4f}"
+          + (f"; probability {100 * out['probability']:.1f}%" if out["probability"] is not None else "")
+          + f" ({out['model']})")
+    if ns.json:
+        Path(ns.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0
+
+
 def cmd_evaluate(ns) -> int:
     from .report import metrics_csv, write_json
 
@@ -178,7 +195,9 @@ def cmd_evaluate(ns) -> int:
                 thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
                 limits=Limits.of(ns.model_timeout, ns.model_memory),
                 groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask,
-                gallery=ns.gallery)
+                gallery=ns.gallery, target_far=ns.target_far,
+                dev_fraction=ns.dev_fraction if ns.dev_fraction is not None else (
+                    DEFAULT_DEV_FRACTION if ns.threshold_file else None))
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -191,6 +210,12 @@ def cmd_evaluate(ns) -> int:
 
             Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
     write_json(ev, ns.json, indent=None, roc=ns.roc)
+    if ns.threshold_file:
+        import json
+
+        from .report import threshold_file
+
+        Path(ns.threshold_file).write_text(json.dumps(threshold_file(ev), indent=2), encoding="utf-8")
     if ns.csv:
         Path(ns.csv).write_text(metrics_csv(ev, threshold=ns.threshold))
     if ns.preview:
@@ -237,6 +262,18 @@ def write_previews(ev, folder) -> list[Path]:
     return written
 
 
+def decision_text(dc) -> str:
+    """"0.9078 for far=0.001 on 20 dev people; on 20 eval people FAR 0.11% (0.02-0.52%), FRR 46.8% (...)"."""
+    ev = dc.eval
+
+    def pct(x, ci):
+        return "not measurable" if x is None else f"{100 * x:.2f}%" + (
+            f" ({100 * ci[0]:.2f}–{100 * ci[1]:.2f}%)" if ci else "")
+
+    return (f"{dc.threshold:.4f} for {dc.target} on {dc.dev.people} dev people; on {ev.people} eval people "
+            f"FAR {pct(ev.far, ev.far_ci)}, FRR {pct(ev.frr, ev.frr_ci)}")
+
+
 def _ci_cell(iv) -> str:
     return "" if iv is None else f"{iv.low:.3f}–{iv.high:.3f}"
 
@@ -266,6 +303,8 @@ def _print_summary(ev, *, quiet=False):
             print(f"{'  10-fold accuracy':<28} {r.accuracy_10fold.text()}", file=sys.stderr)
         if r.identification is not None:
             print(f"{'  identification (1:N)':<28} {r.identification.text()}", file=sys.stderr)
+        if r.decision is not None:
+            print(f"{'  threshold (dev -> eval)':<28} {decision_text(r.decision)}", file=sys.stderr)
     from .verdict import comparison
 
     for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:
@@ -454,6 +493,14 @@ def parser() -> argparse.ArgumentParser:
                     help="identification (1:N): CSV image,role (gallery or probe; paths relative to --images), or "
                          "auto (every 10th person by name kept out as non-mated probes; the others enrol their first "
                          "image and search with the rest): CMC rank-1..20 and FNIR at FPIR 0.001/0.01/0.1")
+    ev.add_argument("--dev-fraction", type=float, metavar="F",
+                    help="choose each model's threshold on this share of the people (seeded, people-disjoint) and "
+                         f"measure it on the others (default {DEFAULT_DEV_FRACTION} with --threshold-file)")
+    ev.add_argument("--target-far", default="1e-3", metavar="FAR|eer|min-hter",
+                    help="what the dev threshold is chosen for (default 1e-3)")
+    ev.add_argument("--threshold-file", metavar="OUT.json",
+                    help="write each model's dev-chosen threshold, eval rates with intervals and calibration "
+                         "(read by faceroc verify)")
     ev.add_argument("--no-intervals", action="store_true",
                     help="skip the AUC intervals over people and the paired comparisons of the models")
     ev.add_argument("--model-timeout", type=float, default=0, metavar="SECONDS",
@@ -495,6 +542,14 @@ def parser() -> argparse.ArgumentParser:
     em.add_argument("--roc", choices=ROC_FORMS, default="bounded", help=ROC_HELP)
     em.add_argument("-q", "--quiet", action="store_true")
     em.set_defaults(func=cmd_embeddings)
+    vf = sub.add_parser("verify", help="two photos, one model and a threshold file: same person or not")
+    vf.add_argument("--threshold-file", required=True, metavar="T.json", help="written by evaluate --threshold-file")
+    vf.add_argument("--model", required=True, help="the model file the entry was made for (matched by sha256)")
+    vf.add_argument("--name", help="the entry's model name, when several entries were made from this file")
+    vf.add_argument("a", metavar="A.jpg")
+    vf.add_argument("b", metavar="B.jpg")
+    vf.add_argument("--json", metavar="OUT.json", help='write {"same", "score", "threshold", "probability", "model"}')
+    vf.set_defaults(func=cmd_verify)
     return ap
 
 

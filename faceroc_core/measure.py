@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .dataset import Skipped, pair_counts
+from .decide import decide
 from .diagnose import Disagreement, HardPair, ModelView, hardest_genuine, hardest_pairs, other_scores, people, suspects
 from .diagnose import disagreements as pair_disagreements
 from .errors import FaceROCError
@@ -217,6 +218,12 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
         subgroups=(_subgroups(inp.embeddings, ids, options.groups, got, options.intervals)
                    if options.groups is not None else ()),
         identification=_identification(inp, images, roles) if roles is not None else None)
+    if options.dev_fraction is not None:  # a threshold chosen on some people, measured on the others
+        try:
+            result = replace(result, decision=decide(inp.embeddings, ids, target=options.target_far,
+                                                     fraction=options.dev_fraction))
+        except FaceROCError as e:
+            result = replace(result, notes=result.notes + (f"no dev/eval threshold: {e.reason}",))
     return _Measured(result, inp, st)
 
 

@@ -181,6 +181,9 @@ class RunOptions:
             :func:`faceroc_core.protocol.read_pair_list`): only those pairs are scored, instead of all pairs.
         gallery: identification (1:N, :mod:`.identify`): ``"auto"`` (:func:`~faceroc_core.identify.auto_split`) or
             a CSV ``image,role`` (a path or bytes): each model's CMC and FNIR at FPIR besides its pairs.
+        dev_fraction: choose each model's threshold on this share of the people and measure it on the others
+            (:mod:`.decide`); None: no dev/eval split.
+        target_far: what the threshold is chosen for: a FAR (``1e-3``), ``eer`` or ``min-hter``.
         dask: count the pairs (and embed the images) on a Dask cluster (``"local"``, a scheduler address or a
             ``Client``; :mod:`.cluster`).
     """
@@ -197,6 +200,8 @@ class RunOptions:
     groups: GroupTable | None = field(default=None, hash=False)
     pairs: Any = field(default=None, hash=False)
     gallery: Any = field(default=None, hash=False)
+    dev_fraction: float | None = None
+    target_far: str = "1e-3"
     dask: Any = field(default=None, hash=False)
 
     def __post_init__(self) -> None:

@@ -107,6 +107,8 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         d["accuracy_10fold"] = _tenfold(r.accuracy_10fold)
     if r.identification is not None:
         d["identification"] = _identification(r.identification)
+    if r.decision is not None:
+        d["decision"] = decision_dict(r.decision)
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
@@ -125,6 +127,39 @@ def _ci_html(iv, digits: int) -> str:
     if iv is None:
         return ""
     return f"<br><span class='muted'>({iv.low:.{digits}f}–{iv.high:.{digits}f})</span>"
+
+
+def decision_dict(dc) -> dict:
+    """A dev/eval threshold (:mod:`.decide`) as the threshold file and the JSON write it."""
+    def side(x, ci: bool) -> dict:
+        d = {"far": _num(x.far), "frr": _num(x.frr), "people": x.people, "n_genuine": x.n_genuine,
+             "n_impostor": x.n_impostor}
+        if ci:
+            d.update(far_ci=list(x.far_ci) if x.far_ci else None, frr_ci=list(x.frr_ci) if x.frr_ci else None)
+        return d
+
+    return {"threshold": _num(dc.threshold), "target": dc.target,
+            "split": {"dev_fraction": dc.dev_fraction, "seed": dc.seed, "by": "people"},
+            "dev": side(dc.dev, False), "eval": side(dc.eval, True),
+            "calibration": dc.calibration.as_dict() if dc.calibration else None, "note": dc.note}
+
+
+def threshold_file(ev: Evaluation) -> dict:
+    """The threshold file (``--threshold-file``): one entry per model with a dev/eval threshold — what a
+    deployment needs (the model's hash and exact preprocessing, the threshold, its eval rates with intervals, the
+    calibration) and what ``faceroc verify`` reads."""
+    from dataclasses import asdict
+
+    entries = []
+    for r in ev.models:
+        if r.decision is None or r.model is None:
+            continue
+        prep = r.model.preprocessing
+        entries.append({"model": {"name": r.name, "sha256": r.sha256, "preprocessing": prep.describe(),
+                                  "align": prep.align, "flip": prep.flip, "input": asdict(prep)},
+                        **decision_dict(r.decision)})
+    return {"faceroc_version": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "models": entries}
 
 
 def _identification(idn) -> dict:

@@ -61,6 +61,11 @@ class PersonPairs:
                    genuine_per_person=np.bincount(pa[g], minlength=n_people).astype(np.float64),
                    images_per_person=m)
 
+    @property
+    def scores(self) -> np.ndarray:
+        """Each pair's score, in the pairs' (sorted) order."""
+        return np.repeat(self.values, np.diff(self.start))
+
     @classmethod
     def of_images(cls, embeddings, identities) -> PersonPairs:
         """Every pair of the images (held: for sets of at most :data:`MAX_PAIRS` pairs), scored as the scan scores
@@ -303,22 +308,41 @@ def people_intervals(pp: PersonPairs, *, auc: Influence | None, tar: dict, eer: 
     TAR and EER: a jackknife over people (each person left out, or groups of people beyond
     :data:`JACKKNIFE_GROUPS`), each pass stopped once its TAR and EER are settled.
     """
-    total = pp.n_people if n_people is None else int(n_people)
-    groups = person_groups(pp.n_people, seed=seed)
-    G = int(groups.max()) + 1
     fars = [float(f) for f, v in tar.items() if v is not None]
-    J = replicate(pp, group_jackknife_weights(groups), fars=fars, auc=False)
-    shrink = np.sqrt(pp.n_people / total)
-
-    def iv(value, left_out):
-        inf = jackknife_influence(value, left_out)
-        inf = Influence(auc=inf.auc, values=inf.values * shrink)
-        return rate_interval(value, inf, level=level, n_units=G, n_people=total, method=JACKKNIFE_METHOD,
-                             df_factor=JACKKNIFE_DF_FACTOR)
-
-    tars = tuple((float(f), iv(v, J.tar[:, fars.index(float(f))]) if v is not None else None) for f, v in tar.items())
+    jack = _Jackknife.of(pp, n_people, seed, fars=fars)
+    tars = tuple((float(f), jack.interval(v, jack.J.tar[:, fars.index(float(f))], level) if v is not None else None)
+                 for f, v in tar.items())
     return MetricIntervals(auc=rate_interval(auc.auc, auc, level=level) if auc is not None else None, tar=tars,
-                           eer=iv(eer, J.eer) if eer is not None else None)
+                           eer=jack.interval(eer, jack.J.eer, level) if eer is not None else None)
+
+
+def threshold_intervals(pp: PersonPairs, threshold: float, *, far: float, frr: float, n_people: int | None = None,
+                        level: float = 0.95, seed: int = 0):
+    """Intervals over people for the FAR and FRR measured at ``threshold`` (accept iff score >= threshold), by
+    the same jackknife as :func:`people_intervals`: ``(far interval, frr interval)``."""
+    jack = _Jackknife.of(pp, n_people, seed, thresholds=(float(threshold),))
+    return jack.interval(far, jack.J.far_at[:, 0], level), jack.interval(frr, jack.J.frr_at[:, 0], level)
+
+
+@dataclass(frozen=True, eq=False)
+class _Jackknife:
+    J: Replicates
+    n_groups: int
+    total: int
+    shrink: float
+
+    @classmethod
+    def of(cls, pp: PersonPairs, n_people, seed, *, fars=(), thresholds=()) -> _Jackknife:
+        total = pp.n_people if n_people is None else int(n_people)
+        groups = person_groups(pp.n_people, seed=seed)
+        J = replicate(pp, group_jackknife_weights(groups), fars=fars, thresholds=thresholds, auc=False)
+        return cls(J=J, n_groups=int(groups.max()) + 1, total=total, shrink=float(np.sqrt(pp.n_people / total)))
+
+    def interval(self, value, left_out, level):
+        inf = jackknife_influence(value, left_out)
+        inf = Influence(auc=inf.auc, values=inf.values * self.shrink)
+        return rate_interval(value, inf, level=level, n_units=self.n_groups, n_people=self.total,
+                             method=JACKKNIFE_METHOD, df_factor=JACKKNIFE_DF_FACTOR)
 
 
 JACKKNIFE_METHOD = "jackknife over people (logit scale, Student-t with effective degrees of freedom)"

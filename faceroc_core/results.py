@@ -17,6 +17,7 @@ import numpy as np
 
 from . import metrics as M
 from .dataset import Skipped
+from .decide import Decision
 from .diagnose import Disagreement, HardPair, Person, Suspect
 from .errors import FaceROCError
 from .export import ExportCheck
@@ -134,6 +135,7 @@ class ModelResult:
     subgroups: tuple[GroupResult, ...] = ()  # per attribute value of a metadata CSV (groups.subgroup_results)
     accuracy_10fold: TenFold | None = None  # a protocol's 10-fold accuracy, as the field computes it (tenfold)
     identification: Identification | None = None  # 1:N searches of probes against a gallery (identify)
+    decision: Decision | None = None  # a threshold chosen on dev people, measured on eval people (decide)
 
     @property
     def roc(self) -> M.RocCurve:

@@ -115,7 +115,7 @@ else:
 
 st.subheader(t("compare.table"))
 show_metrics_table(ev)
-show_field_protocols(ranked, key="compare_field")
+show_field_protocols(ranked, key="compare_field", root=faces.root if rkey == key else None)
 
 st.subheader(t("compare.threshold"))
 st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, format="%.3f", key="threshold",

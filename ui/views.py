@@ -29,7 +29,7 @@ def metrics_table(ev: Evaluation) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def show_field_protocols(ranked, *, key: str = "field") -> None:
+def show_field_protocols(ranked, *, key: str = "field", root: str | None = None) -> None:
     """The numbers the field reports, when the run has them: 10-fold accuracy (a protocol) and 1:N
     identification (a gallery): each model's line, the CMC and FNIR-FPIR charts."""
     from faceroc_core.charts import cmc_chart, fnir_chart
@@ -55,7 +55,13 @@ def show_field_protocols(ranked, *, key: str = "field") -> None:
                   for r in ident if r.identification is not None for q, rk, ms, who, os_ in r.identification.misses]
         if misses:
             st.caption(t("ident.misses"))
-            st.dataframe(pd.DataFrame(misses), hide_index=True, key=f"{key}_misses")
+            df = pd.DataFrame(misses)
+            config = {}
+            if root is not None:  # the probe's face, as for the hardest pairs
+                df.insert(1, t("why.col.face"), [face_url(root, m[t("ident.col.probe")]) if k < PEOPLE_FACES else None
+                                                  for k, m in enumerate(misses)])
+                config[t("why.col.face")] = st.column_config.ImageColumn(width="small")
+            st.dataframe(df, hide_index=True, key=f"{key}_misses", column_config=config)
 
 
 def _ci(iv, digits: int) -> str:
