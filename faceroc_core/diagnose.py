@@ -114,6 +114,7 @@ class ModelView:
     genuine_median: float = 1.0  # the typical same-person score
     impostor_median: float = 0.0  # the typical different-people score
     duplicates: tuple = ()  # (score, row a, row b): different people's photos scoring >= DUPLICATE_SCORE (dataset rows)
+    collapsed: bool = False  # every pair at about the same score: it never votes on the test set
 
 
 # --------------------------------------------------------------------------- pairs
@@ -199,7 +200,8 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
     """Labelling problems that every informative model agrees on (an empty tuple on a clean set).
 
     Models with an AUC under :data:`INFORMATIVE_AUC` (near chance: they find everyone alike) do not vote,
-    unless no model reaches it (then the best one decides).
+    unless no model reaches it (then the best one decides); collapsed models (every pair at about one score,
+    :func:`faceroc_core.metrics.score_spread`) never vote, so a set measured only by collapsed models has none.
 
     * ``same_person_two_names``: two identities whose cross-pairs score, on average, above every model's
       threshold and at least as high as the weaker of the two identities' own same-person pairs.
@@ -211,6 +213,7 @@ def suspects(views: list[ModelView], identities, paths, *, duplicate_score: floa
     * ``duplicate_image``: two images of different identities scoring at least ``duplicate_score`` for every
       model (the same photo under two names).
     """
+    views = [v for v in views if not v.collapsed]  # a collapsed model finds everyone alike: no evidence
     if not views:
         return ()
     views = [v for v in views if v.auc >= INFORMATIVE_AUC] or [max(views, key=lambda v: v.auc)]

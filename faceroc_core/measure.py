@@ -247,6 +247,9 @@ def gallery_roles(gallery, images: Images) -> Roles:
 def _result(inp: ModelInput, got: Measurement, *, n_images: int, notes: tuple[str, ...] = (), **diagnosis
             ) -> ModelResult:
     """The result of one model: its measurement, where it came from, and ``diagnosis`` (hardest pairs, people...)."""
+    if got.collapsed:
+        notes += (f"its embeddings have collapsed (98% of its pair scores within {got.score_spread:.3f}): its hardest "
+                  "pairs and people say nothing about who is who, and it is left out of the test-set check",)
     return ModelResult(name=inp.name, source=inp.source, kind=inp.kind, measurement=got, n_images=n_images,
                        model=inp.model, notes=inp.notes + notes, skipped=inp.skipped, from_cache=inp.from_cache,
                        preview=inp.preview, **diagnosis)
@@ -357,6 +360,7 @@ def _view(m: _Measured) -> ModelView:
     st, index = m.st, m.inp.rows
     return ModelView(name=m.result.name, emb=normalise(m.inp.embeddings), index=index,
                      threshold=m.result.eer.threshold, auc=m.result.auc, genuine_median=float(np.median(st.genuine)),
+                     collapsed=m.result.collapsed,
                      impostor_median=st.impostor_median,
                      duplicates=tuple((s, int(index[a]), int(index[b])) for s, a, b in st.duplicates))
 

@@ -318,6 +318,25 @@ def threshold_metrics(roc: RocCurve, threshold: float) -> ThresholdMetrics:
     )
 
 
+COLLAPSED_SPREAD = 0.05  # a model whose central 98% of pair scores lie within this says nothing about who is who
+
+
+def score_spread(roc: RocCurve, share: float = 0.98) -> float:
+    """The width of the central ``share`` of all pair scores (genuine and impostor together), from the exact ROC
+    counts: a healthy face model spreads its scores over tenths, a collapsed one (random weights, a dead head)
+    puts every pair at about the same score.
+
+    >>> round(score_spread(roc_curve(np.linspace(0, 1, 101), np.arange(101) % 2), share=0.5), 2)
+    0.5
+    """
+    n = roc.n_genuine + roc.n_impostor
+    below = (1 - share) / 2 * n
+    seen = roc.tps + roc.fps  # pairs at or above each threshold (thresholds descending; the first is +inf)
+    hi = float(roc.thresholds[min(int(np.searchsorted(seen, max(below, 1), side="left")), len(seen) - 1)])
+    lo = float(roc.thresholds[min(int(np.searchsorted(seen, n - below, side="left")), len(seen) - 1)])
+    return max(hi - lo, 0.0)
+
+
 # --------------------------------------------------------------------------- export and drawing
 def compact_roc(roc: RocCurve) -> RocCurve:
     """The ROC without the points inside a straight horizontal or vertical run: **lossless**.

@@ -317,7 +317,7 @@ border-bottom:1px solid #e4e7eb;text-align:right;vertical-align:top}th{white-spa
 th:first-child,td:first-child,td.text{text-align:left;overflow-wrap:anywhere;word-break:break-word}
 td.num{white-space:nowrap;font-variant-numeric:tabular-nums}tr.best{background:#e3f9e5;font-weight:600}
 .card{border:1px solid #e4e7eb;border-radius:8px;padding:.8em 1.1em;margin:.8em 0}.grade{font-weight:700}
-.g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance{color:#c53030}
+.g-excellent{color:#0e7c37}.g-good{color:#2f8132}.g-fair{color:#b7791f}.g-poor,.g-chance,.g-collapsed{color:#c53030}
 .muted{color:#616e7c;font-size:.9em}.chart svg{max-width:100%;height:auto}img.strip{max-width:100%;margin-top:.4em}
 .wide{overflow-x:auto}h3{font-size:1em;margin:.8em 0 .3em}.pairs{display:flex;flex-wrap:wrap;gap:.8em}
 figure.pair{margin:0;font-size:.85em;color:#3e4c59}img.face{height:80px;margin-right:3px;border-radius:3px}

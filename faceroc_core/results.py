@@ -82,6 +82,16 @@ class Measurement:
     def n_impostor(self) -> int:
         return self.roc.n_impostor
 
+    @property
+    def score_spread(self) -> float:
+        """The width of the central 98% of its pair scores (:func:`~faceroc_core.metrics.score_spread`)."""
+        return M.score_spread(self.roc)
+
+    @property
+    def collapsed(self) -> bool:
+        """Every pair at about the same score: the embeddings carry no identity (random weights, a dead head)."""
+        return self.score_spread < M.COLLAPSED_SPREAD
+
     def at_threshold(self, threshold: float) -> M.ThresholdMetrics:
         return M.threshold_metrics(self.roc, threshold)
 
@@ -192,6 +202,10 @@ class ModelResult:
     @property
     def n_impostor(self) -> int:
         return self.measurement.n_impostor
+
+    @property
+    def collapsed(self) -> bool:
+        return self.measurement.collapsed
 
     def at_threshold(self, threshold: float) -> M.ThresholdMetrics:
         return self.measurement.at_threshold(threshold)

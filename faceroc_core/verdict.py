@@ -25,6 +25,8 @@ T = {
         "grade.fair": "Fair — usable only where mistakes are cheap",
         "grade.poor": "Poor — not usable for verification yet",
         "grade.chance": "Near chance — the model does not tell these people apart",
+        "grade.collapsed": "Collapsed — its embeddings carry no identity",
+        "collapsed": "Its embeddings have collapsed: 98% of its pair scores lie within {spread:.3f} of each other, so it finds every two photos alike (random or untrained weights, or a dead head). Its AUC and hardest pairs say nothing about who is who; it is ranked after the informative models and left out of the test-set check.",
         "auc": "Given one pair of photos of the same person and one pair of two different people, it scores the same-person pair higher {auc:.1%} of the time (AUC {auc:.4f}).",
         "tar": "If it is set so that only {one_in} strangers is wrongly accepted, it recognises {tar:.1%} of same-person pairs (TAR {tar:.3f} at FAR {far:g}, threshold {thr}).",
         "tar_none": "There are too few pairs of different people ({n_imp:,}) to measure how it does when at most 1 in 1,000 strangers may pass; test on more people to know.",
@@ -49,6 +51,8 @@ T = {
         "grade.fair": "まずまず — 誤りの影響が小さい用途に限って使えます",
         "grade.poor": "不十分 — まだ本人確認には使えません",
         "grade.chance": "偶然と同程度 — この人たちを見分けられていません",
+        "grade.collapsed": "崩壊 — 埋め込みに人物の情報がありません",
+        "collapsed": "埋め込みが崩壊しています: ペアのスコアの 98% が {spread:.3f} の幅に収まり、どの 2 枚も似ていると判定します（ランダムまたは未学習の重み、機能していない出力層）。AUC や難しいペアは人物の区別について何も示さないため、有益なモデルの後に並べ、テストセットの点検からも外します。",
         "auc": "同じ人の写真ペアと別人の写真ペアを1組ずつ見せると、{auc:.1%} の確率で同じ人のペアに高いスコアを付けます（AUC {auc:.4f}）。",
         "tar": "他人を誤って受け入れるのを {one_in} に抑える設定では、同じ人のペアの {tar:.1%} を正しく認識します（FAR {far:g} で TAR {tar:.3f}、しきい値 {thr}）。",
         "tar_none": "別人のペアが {n_imp:,} 組しかなく、他人の誤受入を1000回に1回以下にした場合の性能は測れません。より多くの人で試してください。",
@@ -110,6 +114,9 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None, intervals
     fallback = min(measurable, key=lambda p: p.far_target) if measurable else None
     g = grade(result.auc, strict.tar, fallback.tar if fallback else None)
     s = [tx["auc"].format(auc=result.auc)]
+    if getattr(result, "collapsed", False):
+        g = "collapsed"
+        s.insert(0, tx["collapsed"].format(spread=result.measurement.score_spread))
     point = strict if strict.measurable else fallback
     if point is not None:
         n = round(1 / point.far_target)
@@ -138,11 +145,12 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None, intervals
 
 
 def rank(results) -> tuple:
-    """Results best first: highest AUC (ties keep the order they were given in).
+    """Results best first: highest AUC (ties keep the order they were given in); collapsed models
+    (:attr:`~faceroc_core.results.ModelResult.collapsed`) after every informative one.
 
     The one ranking rule of FaceROC: tables, charts, verdicts and exports list models in this order.
     """
-    return tuple(sorted(results, key=lambda r: r.auc, reverse=True))
+    return tuple(sorted(results, key=lambda r: (bool(getattr(r, "collapsed", False)), -r.auc)))
 
 
 def comparison(results, *, lang: str = "en", comparisons=(), failures=()) -> list[str]:
