@@ -213,7 +213,7 @@ def cmd_evaluate(ns) -> int:
     if ns.threshold_file:
         import json
 
-        from .report import threshold_file
+        from .jsonparts import threshold_file
 
         Path(ns.threshold_file).write_text(json.dumps(threshold_file(ev), indent=2), encoding="utf-8")
     if ns.csv:

@@ -31,7 +31,16 @@ from .preview import Preview
 from .progress import Progress, Stage
 from .protocol import PairList
 from .resample import MAX_PAIRS, PersonPairs, people_intervals, sample_of_images
-from .results import DatasetSummary, Evaluation, Measurement, ModelFailure, ModelResult, ModelSource, decision_threshold
+from .results import (
+    DatasetSummary,
+    Evaluation,
+    FailureToAcquire,
+    Measurement,
+    ModelFailure,
+    ModelResult,
+    ModelSource,
+    decision_threshold,
+)
 from .stream import PairScores, PairStats, check_memory, count_scores, scan
 from .stream import disagreements as stream_disagreements
 from .tenfold import N_FOLDS, ten_fold
@@ -180,9 +189,17 @@ def measure_models(inputs: list[ModelInput], images: Images, *, options: RunOpti
             notes.append("scores given as such carry no people: no intervals over people")
     else:
         notes.insert(0, "intervals over people were not asked for")
+    common, c_pairs, c_notes = _on_common_images(measured, by_name, images, options) if protocol is None else ({}, [], [])
+    if common:
+        results = [replace(r, on_common_images=common[r.name][0]) if r.name in common else r for r in results]
+        notes = [n for n in notes if " pair by pair: they were measured on different images" not in n] + c_notes
+        if options.intervals:
+            comparisons += [compare(b.name, common[b.name][1], o.name, common[o.name][1]) for b, o in c_pairs]
     view_of = {v.name: v for v in views}
     disagree = tuple(_disagreements(by_name[b.name], by_name[o.name], images, views, view_of) for b, o in pairs)
-    return Evaluation(dataset=_counts_summary(images.identities, found), models=tuple(results),
+    dataset = replace(_counts_summary(images.identities, found),
+                      compared_on=int(next(iter(common.values()))[2]) if common else None)
+    return Evaluation(dataset=dataset, models=tuple(results),
                       failures=tuple(failures), fars=tuple(options.fars), intervals=intervals,
                       comparisons=tuple(comparisons), uncertainty_note="; ".join(notes) or None,
                       disagreements=disagree)
@@ -218,6 +235,7 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
         subgroups=(_subgroups(inp.embeddings, ids, options.groups, got, options.intervals)
                    if options.groups is not None else ()),
         identification=_identification(inp, images, roles) if roles is not None else None)
+    result = replace(result, failure_to_acquire=_failure_to_acquire(got, images.identities, rows.size))
     if options.dev_fraction is not None:  # a threshold chosen on some people, measured on the others
         try:
             result = replace(result, decision=decide(inp.embeddings, ids, target=options.target_far,
@@ -225,6 +243,17 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
         except FaceROCError as e:
             result = replace(result, notes=result.notes + (f"no dev/eval threshold: {e.reason}",))
     return _Measured(result, inp, st)
+
+
+def _failure_to_acquire(got: Measurement, identities, n_used: int) -> FailureToAcquire:
+    """The images of the test set the model could not use, and its FRR at its decision threshold with their
+    same-person pairs counted as rejected."""
+    n_all = int(np.asarray(identities).size)
+    g_all = pair_counts(np.unique(identities, return_counts=True)[1])[0]
+    t = decision_threshold(got)
+    tm = got.at_threshold(t)
+    return FailureToAcquire(images=n_all - int(n_used), share=(n_all - int(n_used)) / max(n_all, 1), threshold=t,
+                            frr=tm.frr, frr_with_fta=float((tm.fn + g_all - got.n_genuine) / max(g_all, 1)))
 
 
 def _identification(inp: ModelInput, images: Images, roles: Roles) -> Identification | None:
@@ -306,6 +335,36 @@ def _against_best(results: list[ModelResult], by_name: dict[str, _Measured]
                          f"different images ({other.n_images:,} and {best.n_images:,}; an image one of them could "
                          "not use)")
     return pairs, notes
+
+
+def _on_common_images(measured: list[_Measured], by_name: dict, images: Images, options: RunOptions):
+    """When the models embedded different images (one aligns and skips the photos without a face, another does
+    not): each model measured again on the images every model embedded, and the best model against each other one
+    there.  Returns ``({name: (Measurement, Influence, n_images)}, [(best, other)], [notes])``; empty when every
+    model used the same images."""
+    runs = [m for m in measured if m.inp.embeddings is not None and m.listed is None]
+    if len(runs) < 2 or all(np.array_equal(runs[0].inp.rows, m.inp.rows) for m in runs[1:]):
+        return {}, [], []
+    rows = runs[0].inp.rows
+    for m in runs[1:]:
+        rows = np.intersect1d(rows, m.inp.rows)
+    ids = images.identities[rows]
+    gen, imp = pair_counts(np.unique(ids, return_counts=True)[1]) if ids.size else (0, 0)
+    if gen == 0 or imp == 0:
+        return {}, [], [f"the models have only {rows.size} images in common: no comparison on the same images"]
+    _, codes = np.unique(ids, return_inverse=True)
+    common = {}
+    for m in runs:
+        emb = m.inp.embeddings
+        assert emb is not None  # runs hold embeddings only
+        st = scan(emb[np.searchsorted(m.inp.rows, rows)], ids)
+        common[m.result.name] = (Measurement.of(st, options.fars), _influence(st, codes), int(rows.size))
+    ranked = rank([by_name[n].result for n in common])
+    best = ranked[0]
+    pairs = [(best, o) for o in ranked[1:] if not by_name[best.name].same_pairs(by_name[o.name])]
+    notes = [f"{o.name} and {best.name} used different images ({o.n_images:,} and {best.n_images:,}): they are "
+             f"compared on the {rows.size:,} images both embedded (dataset.compared_on)" for _, o in pairs]
+    return common, pairs, notes
 
 
 def _disagreements(best: _Measured, other: _Measured, images: Images, views, view_of: dict[str, ModelView]

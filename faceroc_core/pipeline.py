@@ -262,7 +262,8 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOpti
                                  from_cache=me.from_cache, preview=_preview(ds, run, me, samples)))
     with dask_client(options.dask if client is None else client) as c:  # a client given is left open
         ev = measure_models(inputs, images, options=options, protocol=pairs, progress=progress, client=c)
-    return replace(ev, dataset=replace(summary, suspects=ev.dataset.suspects), failures=tuple(failures) + ev.failures,
+    return replace(ev, dataset=replace(summary, suspects=ev.dataset.suspects, compared_on=ev.dataset.compared_on),
+                   failures=tuple(failures) + ev.failures,
                    seconds=time.perf_counter() - t0)
 
 

@@ -24,21 +24,10 @@ from typing import Any
 
 from . import __version__
 from .diagnose import hardest_people
+from .jsonparts import _identification, _interval, _num, _tenfold, decision_dict, far_key
 from .metrics import RocCurve, bounded_roc, compact_roc, threshold_metrics
 from .results import Evaluation, ModelResult, decision_threshold
 from .verdict import comparison, model_verdict
-
-
-def _num(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def far_key(f: float) -> str:
-    return repr(float(f))  # 0.1, 0.01, 0.001, 0.0001
-
 
 ROC_FORMS = ("bounded", "corners", "full")
 ROC_TAR_ERROR = 1e-4  # the bounded form's largest TAR error at any FAR
@@ -109,6 +98,15 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         d["identification"] = _identification(r.identification)
     if r.decision is not None:
         d["decision"] = decision_dict(r.decision)
+    if r.failure_to_acquire is not None:
+        f = r.failure_to_acquire
+        d["failure_to_acquire"] = {"images": f.images, "share": f.share}
+        d["frr_with_fta"] = {"threshold": _num(f.threshold), "frr": _num(f.frr), "frr_with_fta": _num(f.frr_with_fta)}
+    if r.on_common_images is not None:
+        cm = r.on_common_images
+        d["on_common_images"] = {"auc": cm.auc, "eer": cm.eer.eer, "n_genuine": cm.n_genuine,
+                                 "n_impostor": cm.n_impostor,
+                                 "tar_at_far": {far_key(p.far_target): _num(p.tar) for p in cm.operating_points}}
     if r.kind != "scores":
         d["hardest_impostors"] = [_pair(p) for p in r.hardest_impostors]
         d["hardest_genuines"] = [_pair(p) for p in r.hardest_genuines]
@@ -129,71 +127,9 @@ def _ci_html(iv, digits: int) -> str:
     return f"<br><span class='muted'>({iv.low:.{digits}f}–{iv.high:.{digits}f})</span>"
 
 
-def decision_dict(dc) -> dict:
-    """A dev/eval threshold (:mod:`.decide`) as the threshold file and the JSON write it."""
-    def side(x, ci: bool) -> dict:
-        d = {"far": _num(x.far), "frr": _num(x.frr), "people": x.people, "n_genuine": x.n_genuine,
-             "n_impostor": x.n_impostor}
-        if ci:
-            d.update(far_ci=list(x.far_ci) if x.far_ci else None, frr_ci=list(x.frr_ci) if x.frr_ci else None)
-        return d
-
-    return {"threshold": _num(dc.threshold), "target": dc.target,
-            "split": {"dev_fraction": dc.dev_fraction, "seed": dc.seed, "by": "people"},
-            "dev": side(dc.dev, False), "eval": side(dc.eval, True),
-            "calibration": dc.calibration.as_dict() if dc.calibration else None, "note": dc.note}
-
-
-def threshold_file(ev: Evaluation) -> dict:
-    """The threshold file (``--threshold-file``): one entry per model with a dev/eval threshold — what a
-    deployment needs (the model's hash and exact preprocessing, the threshold, its eval rates with intervals, the
-    calibration) and what ``faceroc verify`` reads."""
-    from dataclasses import asdict
-
-    entries = []
-    for r in ev.models:
-        if r.decision is None or r.model is None:
-            continue
-        prep = r.model.preprocessing
-        entries.append({"model": {"name": r.name, "sha256": r.sha256, "preprocessing": prep.describe(),
-                                  "align": prep.align, "flip": prep.flip, "input": asdict(prep)},
-                        **decision_dict(r.decision)})
-    return {"faceroc_version": __version__, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "models": entries}
-
-
-def _identification(idn) -> dict:
-    """``identification`` as issue #16 names it: gallery, people, mated/non-mated probes, CMC(1..20), FNIR at each
-    FPIR target (null when too few non-mated probes), the rank-1 interval, the curve and the hardest searches."""
-    return {"gallery": idn.n_gallery, "gallery_people": idn.gallery_people, "mated": idn.mated,
-            "nonmated": idn.nonmated, "cmc": {str(k + 1): _num(v) for k, v in enumerate(idn.cmc)},
-            "fnir_at_fpir": {far_key(p.fpir): {"fnir": _num(p.fnir), "threshold": _num(p.threshold)}
-                             for p in idn.fnir_at_fpir},
-            "rank1_interval": _interval(idn.rank1_interval),
-            "curve": {"fpir": idn.curve_fpir.tolist(), "fnir": idn.curve_fnir.tolist(),
-                      "threshold": [_num(t) for t in idn.curve_threshold.tolist()]},
-            "misses": [{"probe": q, "rank": rk, "mate_score": _num(ms), "best_other": who,
-                        "other_score": _num(os_)} for q, rk, ms, who, os_ in idn.misses],
-            "false_hits": [{"probe": q, "person": who, "score": _num(sc)} for q, who, sc in idn.false_hits]}
-
-
-def _tenfold(tf) -> dict:
-    """``accuracy_10fold`` as the field reports it; thresholds as cosine-score thresholds (``1 - d / 2``)."""
-    return {"mean": tf.mean, "std": tf.std, "folds": list(tf.folds), "thresholds": list(tf.thresholds),
-            "flip": tf.flip, "val_at_far": {"far": 1e-3, "val": _num(tf.val), "std": _num(tf.val_std),
-                                            "far_reached": _num(tf.far)}}
-
-
 def _pair(p) -> dict:
     return {"a": p.a, "b": p.b, "identity_a": p.identity_a, "identity_b": p.identity_b, "score": _num(p.score),
             "others": {name: _num(s) for name, s in p.others}}
-
-
-def _interval(iv) -> dict | None:
-    if iv is None:
-        return None
-    return {"low": _num(iv.low), "high": _num(iv.high), "level": iv.level, "n_people": iv.n_people,
-            "method": iv.method}
 
 
 def _intervals(mi) -> dict:
@@ -211,6 +147,8 @@ def to_dict(ev: Evaluation, *, roc: str | None = "bounded") -> dict:
                "n_impostor": ds.n_impostor}
     if getattr(ds, "protocol", None):
         dataset["protocol"] = ds.protocol  # only these pairs were scored
+    if getattr(ds, "compared_on", None):
+        dataset["compared_on"] = ds.compared_on  # the images every model embedded
     if ds.label_mode != "scores":
         dataset.update(root=ds.root, labels=ds.label_mode,
                        skipped=[{"path": s.path, "reason": s.reason} for s in ds.skipped])
@@ -516,6 +454,8 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
         parts.append("<div class='chart'>" + to_svg(roc_chart(ranked, log_far=log_far, lang=lang)) + "</div>")
         parts.append(f"<h2>{e(tx['det'])}</h2><p class='muted'>{e(tx['det_how'])}</p>")
         parts.append("<div class='chart'>" + to_svg(det_chart(ranked, lang=lang)) + "</div>")
+        parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
+                     + to_svg(distribution_charts(ranked, lang=lang, threshold=ranked[0].eer.threshold)) + "</div>")
     tenfold = [r for r in ranked if r.accuracy_10fold is not None]
     if tenfold:
         parts.append(f"<h2>{e(tx['tenfold'])}</h2><p class='muted'>{e(tx['tenfold_how'])}</p><ul>")
@@ -529,8 +469,6 @@ def html_report(ev: Evaluation, *, lang: str = "en", title: str | None = None, c
                   if r.identification is not None]
         parts.append("</ul><div class='chart'>" + to_svg(cmc_chart(ident, lang=lang)) + "</div>")
         parts.append("<div class='chart'>" + to_svg(fnir_chart(ident, lang=lang)) + "</div>")
-        parts.append(f"<h2>{e(tx['dist'])}</h2><p class='muted'>{e(tx['dist_how'])}</p><div class='chart'>"
-                     + to_svg(distribution_charts(ranked, lang=lang, threshold=ranked[0].eer.threshold)) + "</div>")
     with_pairs = [r for r in ranked if r.hardest_impostors or r.people]
     if with_pairs and images_root is not None:
         parts.append(f"<h2>{e(tx['why'])}</h2>")

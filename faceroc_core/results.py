@@ -54,6 +54,7 @@ class DatasetSummary:
     faces: FaceSummary | None = None  # when a model aligned faces
     suspects: tuple[Suspect, ...] = ()  # likely labelling problems every model agrees on (diagnose.suspects)
     protocol: str | None = None  # the pair list evaluated instead of all pairs (its file name), when one was given
+    compared_on: int | None = None  # models used different images: the images every one of them embedded
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,6 +110,18 @@ def decision_threshold(m: Measurement | ModelResult, far: float = M.DECISION_FAR
 
 
 @dataclass(frozen=True)
+class FailureToAcquire:
+    """The images a model could not use (no face found, unreadable, a NaN or zero embedding), and the FRR at its
+    decision threshold when their same-person pairs count as rejections (ISO/IEC 19795-1's FRR with FtA)."""
+
+    images: int
+    share: float
+    threshold: float
+    frr: float  # on the pairs it scored
+    frr_with_fta: float  # every same-person pair of the test set; those it could not score count as rejected
+
+
+@dataclass(frozen=True)
 class ModelSource:
     """Where a model FaceROC ran itself came from."""
 
@@ -146,6 +159,8 @@ class ModelResult:
     accuracy_10fold: TenFold | None = None  # a protocol's 10-fold accuracy, as the field computes it (tenfold)
     identification: Identification | None = None  # 1:N searches of probes against a gallery (identify)
     decision: Decision | None = None  # a threshold chosen on dev people, measured on eval people (decide)
+    failure_to_acquire: FailureToAcquire | None = None  # the images it could not use, and what they cost
+    on_common_images: Measurement | None = None  # measured on the images every model embedded (compared_on)
 
     @property
     def roc(self) -> M.RocCurve:

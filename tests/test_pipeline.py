@@ -1,5 +1,7 @@
 """The one measuring flow: folders, protocols, .npz embeddings and score CSVs give the same numbers through
 :func:`faceroc_core.measure.measure_models`; every flow records one model's failure and goes on."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from helpers import ROOT
@@ -107,7 +109,10 @@ def test_a_protocol_gets_progress_failures_and_the_other_models_scores(run):
     assert ev_all.ranked()[0].name == ev.ranked()[0].name
 
 
-def test_models_on_different_images_are_not_compared_silently(run):
+def test_models_on_different_images_are_compared_on_the_images_both_embedded(run):
+    """One model skipped a photo of each person (as an aligning model skips photos without a face): the paired
+    comparison is made on the images both embedded (dataset.compared_on), the same as measuring both on those
+    images alone; each model keeps its own all-image figures and its failure to acquire."""
     ds, er = run
     images = Images(identities=np.array([r.identity for r in ds.images]),
                     paths=np.array([r.relpath for r in ds.images]))
@@ -118,8 +123,18 @@ def test_models_on_different_images_are_not_compared_silently(run):
               ModelInput(name="some", source="some.onnx", kind="onnx", rows=some,
                          embeddings=er.results[0].embeddings[some])]
     ev = measure_models(inputs, images)
-    assert len(ev.models) == 2 and ev.comparisons == () and ev.disagreements == ()
-    assert "some is not compared with all pair by pair" in ev.uncertainty_note
+    assert len(ev.models) == 2 and len(ev.comparisons) == 1 and ev.dataset.compared_on == some.size
+    assert f"compared on the {some.size:,} images both embedded" in ev.uncertainty_note
+    same = measure_models([replace(inputs[0], rows=some, embeddings=inputs[0].embeddings[some]), inputs[1]], images)
+    (c,), (want,) = ev.comparisons, same.comparisons
+    assert (c.better, c.worse) == (want.better, want.worse) and c.delta == pytest.approx(want.delta, abs=1e-12)
+    assert c.interval.low == pytest.approx(want.interval.low, abs=1e-12)
+    by = {r.name: r for r in ev.models}
+    assert by["all"].n_images == n and by["all"].on_common_images.auc == pytest.approx(
+        next(r for r in same.models if r.name == "all").auc, abs=1e-12)
+    assert by["some"].failure_to_acquire.images == n - some.size and by["all"].failure_to_acquire.images == 0
+    fta = by["some"].failure_to_acquire
+    assert fta.frr_with_fta > fta.frr  # the same-person pairs it could not score count as rejected
     assert ev.auc_intervals.keys() == {"all", "some"}  # each model still has its own interval
     off = measure_models(inputs, images, options=RunOptions(intervals=False))
     assert off.auc_intervals == {} and off.uncertainty_note.startswith("intervals over people were not asked for")

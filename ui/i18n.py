@@ -286,6 +286,8 @@ S: dict[str, dict[str, str]] = {
     "col.model": {"en": "model", "ja": "モデル"},
     "col.ci": {"en": "AUC 95% interval", "ja": "AUC 95% 区間"},
     "col.ci_of": {"en": "{m} 95% interval", "ja": "{m} 95% 区間"},
+    "col.common": {"en": "AUC · on the {n} images every model used", "ja": "AUC · 全モデル共通の {n} 枚"},
+    "col.fta": {"en": "images it could not use (FtA)", "ja": "使えなかった画像（FtA）"},
     "col.pairs": {"en": "pairs (same / different)", "ja": "ペア（同じ / 別人）"},
     "cm.accepted": {"en": "accepted", "ja": "受入"},
     "cm.rejected": {"en": "rejected", "ja": "拒否"},

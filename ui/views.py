@@ -24,6 +24,11 @@ def metrics_table(ev: Evaluation) -> pd.DataFrame:
                 name = f"TAR@FAR={p.far_target:g}"
                 row[name] = p.tar
                 row[t("col.ci_of", m=name)] = _ci(mi.tar_at(p.far_target) if mi else None, 3)
+        if r.on_common_images is not None:  # the models used different images: the fair comparison
+            row[t("col.common", n=ev.dataset.compared_on or 0)] = r.on_common_images.auc
+        f = r.failure_to_acquire
+        if any(x.failure_to_acquire is not None and x.failure_to_acquire.images for x in ev.models):
+            row[t("col.fta")] = f"{f.images} ({100 * f.share:.1f}%)" if f is not None else "—"
         row[t("col.pairs")] = f"{r.n_genuine:,} / {r.n_impostor:,}"
         rows.append(row)
     return pd.DataFrame(rows)
@@ -76,7 +81,8 @@ def show_metrics_table(ev: Evaluation, *, key: str = "metrics_table") -> None:
         on = best is not None and row[t("col.model")] == best.name
         return ["background-color: #e3f9e5; font-weight: 600" if on else "" for _ in row]
 
-    fmt = {c: "{:.4f}" for c in df.columns if (c in ("AUC", "EER") or c.startswith("TAR")) and "95%" not in c}
+    fmt = {c: "{:.4f}" for c in df.columns
+           if (c in ("AUC", "EER") or c.startswith("TAR") or c.startswith("AUC ·")) and "95%" not in c}
     styled = df.style.apply(highlight, axis=1).format(fmt, na_rep="— (too few pairs)")
     st.dataframe(styled, hide_index=True, key=key)
 
