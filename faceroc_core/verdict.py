@@ -26,6 +26,10 @@ T = {
         "grade.poor": "Poor — not usable for verification yet",
         "grade.chance": "Near chance — the model does not tell these people apart",
         "grade.collapsed": "Collapsed — its embeddings carry no identity",
+        "decision": "Set on {dev} other people for {target}, its threshold {thr:.3f} accepts {far} of strangers and rejects {frr} of same-person pairs on {n} people it was not set on.",
+        "meaning": "A score of {s:.2f} means the two photos are {word} ({p:.1%}) the same person, for people like these.",
+        "word.very_likely": "very likely", "word.likely": "likely", "word.unsure": "as likely as not",
+        "word.unlikely": "unlikely", "word.very_unlikely": "very unlikely",
         "collapsed": "Its embeddings have collapsed: 98% of its pair scores lie within {spread:.3f} of each other, so it finds every two photos alike (random or untrained weights, or a dead head). Its AUC and hardest pairs say nothing about who is who; it is ranked after the informative models and left out of the test-set check.",
         "auc": "Given one pair of photos of the same person and one pair of two different people, it scores the same-person pair higher {auc:.1%} of the time (AUC {auc:.4f}).",
         "tar": "If it is set so that only {one_in} strangers is wrongly accepted, it recognises {tar:.1%} of same-person pairs (TAR {tar:.3f} at FAR {far:g}, threshold {thr}).",
@@ -52,6 +56,10 @@ T = {
         "grade.poor": "不十分 — まだ本人確認には使えません",
         "grade.chance": "偶然と同程度 — この人たちを見分けられていません",
         "grade.collapsed": "崩壊 — 埋め込みに人物の情報がありません",
+        "decision": "別の {dev} 人で {target} に合わせたしきい値 {thr:.3f} は、設定に使っていない {n} 人で他人の {far} を受け入れ、同じ人のペアの {frr} を拒否します。",
+        "meaning": "スコア {s:.2f} は、同じような人々では、2 枚が同じ人である可能性が{word}（{p:.1%}）ことを意味します。",
+        "word.very_likely": "非常に高い", "word.likely": "高い", "word.unsure": "五分五分である",
+        "word.unlikely": "低い", "word.very_unlikely": "非常に低い",
         "collapsed": "埋め込みが崩壊しています: ペアのスコアの 98% が {spread:.3f} の幅に収まり、どの 2 枚も似ていると判定します（ランダムまたは未学習の重み、機能していない出力層）。AUC や難しいペアは人物の区別について何も示さないため、有益なモデルの後に並べ、テストセットの点検からも外します。",
         "auc": "同じ人の写真ペアと別人の写真ペアを1組ずつ見せると、{auc:.1%} の確率で同じ人のペアに高いスコアを付けます（AUC {auc:.4f}）。",
         "tar": "他人を誤って受け入れるのを {one_in} に抑える設定では、同じ人のペアの {tar:.1%} を正しく認識します（FAR {far:g} で TAR {tar:.3f}、しきい値 {thr}）。",
@@ -132,6 +140,19 @@ def model_verdict(result, dataset, *, lang: str = "en", interval=None, intervals
              if eiv is not None else tx["eer"].format(eer=result.eer.eer, thr=result.eer.threshold))
     if interval is not None and interval.low == interval.low:  # not NaN
         s.append(tx["ci"].format(low=interval.low, high=interval.high, n=interval.n_people))
+    dc = getattr(result, "decision", None)
+    if dc is not None:
+        def pct(x, ci):
+            return "—" if x is None else f"{x:.2%}" + (f" ({ci[0]:.2%}–{ci[1]:.2%})" if ci else "")
+
+        s.append(tx["decision"].format(dev=dc.dev.people, target=dc.target.replace("far=", "FAR "), thr=dc.threshold,
+                                       far=pct(dc.eval.far, dc.eval.far_ci), frr=pct(dc.eval.frr, dc.eval.frr_ci),
+                                       n=dc.eval.people))
+        if dc.calibration is not None:
+            p = float(dc.calibration.probability(dc.threshold))
+            word = ("very_likely" if p >= 0.95 else "likely" if p >= 0.7 else "unsure" if p > 0.3
+                    else "unlikely" if p > 0.05 else "very_unlikely")
+            s.append(tx["meaning"].format(s=dc.threshold, p=p, word=tx[f"word.{word}"]))
     caveats = []
     n_id = getattr(dataset, "n_identities", 0)
     if n_id and (n_id < 50 or result.n_genuine < 1000):

@@ -124,3 +124,19 @@ def test_verify_accepts_a_genuine_and_rejects_an_impostor_pair_of_a_real_model(t
     assert outs[0]["probability"] > outs[1]["probability"]
     d = json.loads((tmp_path / "o.json").read_text())["models"][0]["decision"]
     assert d["calibration"]["cllr"] >= d["calibration"]["min_cllr"]
+
+
+def test_the_report_says_what_the_threshold_and_a_score_mean():
+    from faceroc_core.pipeline import evaluate_embeddings
+    from faceroc_core.verdict import model_verdict
+
+    rng = np.random.default_rng(3)
+    e, ids = people(rng, 40, 6)
+    ev = evaluate_embeddings({"m": (e, ids)}, dev_fraction=0.5, target_far="1e-2", intervals=False)
+    r = ev.models[0]
+    dc = r.decision
+    text = " ".join(model_verdict(r, ev.dataset).sentences)
+    assert f"Set on {dc.dev.people} other people for FAR 0.01, its threshold {dc.threshold:.3f}" in text
+    p = float(dc.calibration.probability(dc.threshold))
+    assert f"A score of {dc.threshold:.2f} means the two photos are" in text and f"({p:.1%})" in text
+    assert "設定に使っていない" in " ".join(model_verdict(r, ev.dataset, lang="ja").sentences)
