@@ -37,7 +37,8 @@ TEXT = {
            "ident_rate": "found by this rank",
            "fnir_title": "FNIR against FPIR (identification, lower left is better)",
            "fpir": "False positive identification rate (FPIR, log scale)",
-           "fnir": "missed (FNIR)"},
+           "fnir": "missed (FNIR)", "rates": "rate (log scale)", "threshold_axis": "threshold (cosine score)",
+           "rate_kind": "rate", "rates_title": "FMR and FNMR against the threshold (each model's own threshold marked)"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
@@ -46,7 +47,9 @@ TEXT = {
            "rate": "共通しきい値での誤り率", "small": "小さすぎて判断できません",
            "cmc": "CMC 曲線（1:N 識別）", "rank": "順位", "ident_rate": "この順位までに本人",
            "fnir_title": "FPIR に対する FNIR（1:N 識別、左下ほど良い）",
-           "fpir": "他人誤識別率（FPIR、対数目盛）", "fnir": "見逃し（FNIR）"},
+           "fpir": "他人誤識別率（FPIR、対数目盛）", "fnir": "見逃し（FNIR）",
+           "rates": "誤り率（対数目盛）", "threshold_axis": "しきい値（コサイン類似度）", "rate_kind": "誤り率",
+           "rates_title": "しきい値ごとの FMR と FNMR（縦線: 各モデルのしきい値）"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -345,3 +348,41 @@ def to_png(chart, *, scale: float = 2.0) -> bytes:
 
     _register_fonts()
     return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+
+
+def rates_chart(results, thresholds: dict | None = None, *, lang: str = "en", width: int = 640, height: int = 360,
+                max_points: int = 400):
+    """Every model's false match rate (FMR) and false non-match rate (FNMR) against the threshold (log y: the
+    rates a deployment lives at), with each model's own threshold marked (``thresholds``: name -> score)."""
+    import altair as alt
+
+    tx = _tx(lang)
+    frames = []
+    for r in results:
+        fpr, tpr, th = thin_roc(r.roc, max_points=max_points)
+        keep = np.isfinite(th)  # "accept nothing" (+inf) has no place on a threshold axis
+        t, fmr, fnmr = th[keep], fpr[keep], 1.0 - tpr[keep]
+        for kind, v in (("FMR", fmr), ("FNMR", fnmr)):
+            frames.append(pd.DataFrame({"model": r.name, "rate": kind, "threshold": t, "value": v}))
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "rate", "threshold",
+                                                                                 "value"])
+    df = df[df["value"] > 0]
+    names = [r.name for r in results]
+    scale = alt.Scale(domain=names, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(names)))])
+    lo = int(np.floor(np.log10(df["value"].min()))) if len(df) else -4
+    y = alt.Y("value:Q", title=tx["rates"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo))
+    x = alt.X("threshold:Q", title=tx["threshold_axis"])
+    lines = alt.Chart(df).mark_line(strokeWidth=2).encode(
+        x=x, y=y, color=alt.Color("model:N", title=tx["model"], scale=scale,
+                                  legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+        strokeDash=alt.StrokeDash("rate:N", title=tx["rate_kind"]),
+        tooltip=["model:N", "rate:N", alt.Tooltip("threshold:Q", format=".4f"), alt.Tooltip("value:Q", format=".2e")])
+    layers = [lines]
+    if thresholds:
+        marks = pd.DataFrame([{"model": n, "threshold": t} for n, t in thresholds.items()
+                              if t is not None and np.isfinite(t)])
+        if len(marks):
+            layers.append(alt.Chart(marks).mark_rule(strokeWidth=1.5, opacity=0.7).encode(
+                x="threshold:Q", color=alt.Color("model:N", scale=scale, legend=None),
+                tooltip=["model:N", alt.Tooltip("threshold:Q", format=".4f")]))
+    return alt.layer(*layers).properties(width=width, height=height, title=tx["rates_title"]).configure(font=FONT)

@@ -11,6 +11,7 @@ from ui.views import (
     halt,
     people_frame,
     plain,
+    show_decision,
     show_disagreement,
     show_failures,
     show_field_protocols,
@@ -31,7 +32,8 @@ if not usable or faces is None:
     halt()
 
 job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error),
-          groups=st.session_state.get("groups_csv"), gallery=st.session_state.get("gallery"))
+          groups=st.session_state.get("groups_csv"), gallery=st.session_state.get("gallery"),
+          dev_fraction=0.5 if st.session_state.get("dev_split") else None)
 key = job.key()
 result = st.session_state.get("result")
 if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
@@ -129,6 +131,9 @@ for i, r in enumerate(ranked):
         st.markdown(f"**{plain(r.name)}**")
         st.table(confusion_frame(m))
         st.markdown(t("compare.rates", acc=m.accuracy, prec=m.precision, rec=m.recall, f1=m.f1, far=m.far))
+
+show_decision(ranked)
+st.toggle(t("decide.split"), key="dev_split")
 
 st.subheader(t("compare.dist"))
 st.caption(t("compare.dist_how"))

@@ -36,6 +36,12 @@ def export(kind: str, key: str, lang: str, log_far: bool, demo: bool, _ev, _root
         return to_json(_ev, indent=1).encode()
     if kind == "roc":
         return roc_points_csv(_ev).encode()
+    if kind == "thresholds":
+        import json
+
+        from faceroc_core.jsonparts import threshold_file
+
+        return json.dumps(threshold_file(_ev), indent=2).encode()
     if kind.startswith("det"):
         chart = det_chart(_ev.ranked(), lang=lang)
     else:
@@ -71,6 +77,8 @@ files = [("html", "faceroc_report.html", "text/html"), ("csv", "faceroc_metrics.
          ("json", "faceroc_metrics.json", "application/json"), ("roc", "faceroc_roc_points.csv", "text/csv"),
          ("png", "faceroc_roc.png", "image/png"), ("svg", "faceroc_roc.svg", "image/svg+xml"),
          ("det_png", "faceroc_det.png", "image/png"), ("det_svg", "faceroc_det.svg", "image/svg+xml")]
+if any(r.decision is not None for r in ev.models):  # what a deployment needs (faceroc verify reads it)
+    files.append(("thresholds", "faceroc_thresholds.json", "application/json"))
 for i, (kind, name, mime) in enumerate(files):
     if i % 3 == 0:
         c = st.columns(3)

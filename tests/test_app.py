@@ -574,3 +574,23 @@ def test_a_bin_upload_on_faces_gives_the_ten_fold_accuracy_on_compare(tmp_path):
     at.switch_page("pages/faces.py").run()
     at.file_uploader(key="faces_bin").set_value([("evil.bin", pickle.dumps(eval), "application/octet-stream")]).run()
     assert any("evil.bin" in e.value and "refused without running it" in e.value for e in at.error)
+
+
+def test_each_model_at_its_own_threshold_and_a_threshold_chosen_on_other_people():
+    at = start()
+    run_compare(at)
+    assert any("each model at its own threshold" in s.value for s in at.subheader)
+    table = next(d.value for d in at.dataframe if "its threshold" in d.value.columns)
+    assert len(table) == 3 and table["its threshold"].notna().all()
+    assert "FMR and FNMR against the threshold" in json.dumps(chart_specs(at))
+    at.toggle(key="dev_split").set_value(True).run()
+    if any("changed since the last run" in w.value for w in at.warning) or any(
+            "Press “Run the comparison”" in i.value for i in at.info):
+        at.button(key="run").click().run()
+    assert not at.exception
+    table = next(d.value for d in at.dataframe if "its threshold" in d.value.columns)
+    assert "FAR on the rest (95%)" in table.columns and "threshold set on other people" in table.columns
+    at.switch_page("pages/report.py").run()
+    assert not at.exception
+    assert "dl_thresholds" in {b.key for b in at.get("download_button")}
+    assert any("Set on 10 other people" in m.value for m in at.markdown)

@@ -106,6 +106,23 @@ S: dict[str, dict[str, str]] = {
     "ident.col.mate": {"en": "mate's score", "ja": "本人のスコア"},
     "ident.col.other": {"en": "first instead", "ja": "1 位になった人"},
     "ident.col.other_score": {"en": "its score", "ja": "そのスコア"},
+    "decide.title": {"en": "At a target FAR: each model at its own threshold",
+                     "ja": "目標 FAR で: 各モデルをそれぞれのしきい値で"},
+    "decide.how": {"en": "Models put their scores in different places, so one shared threshold judges them unfairly. "
+                         "Here each model is set to the same false accept rate and judged there. Turn on "
+                         "“choose on other people” to pick each threshold on half of the people and measure it on "
+                         "the other half (what a deployment will see), with 95% intervals.",
+                   "ja": "モデルごとにスコアの位置が違うため、共通のしきい値では公平に比べられません。ここでは各モデルを同じ他人受入率に合わせて比べます。"
+                         "「別の人でしきい値を決める」をオンにすると、半分の人でしきい値を決め、残りの半分で測ります（実運用で見える値、95% 区間付き）。"},
+    "decide.far": {"en": "Target false accept rate", "ja": "目標の他人受入率"},
+    "decide.col.threshold": {"en": "its threshold", "ja": "しきい値"},
+    "decide.col.dev": {"en": "threshold set on other people", "ja": "別の人で決めたしきい値"},
+    "decide.col.eval_far": {"en": "FAR on the rest (95%)", "ja": "残りの人での FAR（95%）"},
+    "decide.col.eval_frr": {"en": "FRR on the rest (95%)", "ja": "残りの人での FRR（95%）"},
+    "decide.not_measurable": {"en": "— (too few pairs)", "ja": "—（ペア不足）"},
+    "decide.split": {"en": "Choose each threshold on other people (half the people, seeded)",
+                     "ja": "別の人でしきい値を決める（半分の人、シード固定）"},
+    "report.thresholds": {"en": "Threshold file (JSON)", "ja": "しきい値ファイル（JSON）"},
     "tenfold.title": {"en": "10-fold accuracy (as the field reports it)", "ja": "10 分割精度（論文で報告される値）"},
     "faces.dir": {"en": "Choose a folder of faces", "ja": "顔画像のフォルダを選択"},
     "faces.zip": {"en": "Choose a .zip of faces", "ja": "顔画像の .zip を選択"},

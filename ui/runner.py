@@ -53,7 +53,8 @@ def spec_of(m: ModelEntry) -> ModelSpec:
 def run_options(job: Job | None = None) -> RunOptions:
     """The dashboard's run options: its batch size and worker limits, the job's people's attributes and gallery."""
     return RunOptions(batch_size=BATCH, limits=LIMITS, groups=job.group_table() if job is not None else None,
-                      gallery=job.gallery if job is not None else None)
+                      gallery=job.gallery if job is not None else None,
+                      dev_fraction=job.dev_fraction if job is not None else None)
 
 
 def prepare_entry(m: ModelEntry):
@@ -76,6 +77,7 @@ class Job:
     refused: tuple[ModelEntry, ...] = ()  # models whose files could not be used at all (shown as failures)
     groups: bytes | None = None  # the people's attributes CSV, when one was given (Faces page)
     gallery: str | bytes | None = None  # identification: "auto" or a gallery CSV (Faces page)
+    dev_fraction: float | None = None  # choose each model's threshold on this share of the people (Compare page)
 
     def embed_key(self) -> str:
         """What the embeddings depend on: the faces and every model's options."""
@@ -86,11 +88,11 @@ class Job:
 
     def key(self) -> str:
         """What the results depend on: the embeddings' key, the groups and the gallery."""
-        if not self.groups and self.gallery is None:
+        if not self.groups and self.gallery is None and self.dev_fraction is None:
             return self.embed_key()
         gallery = self.gallery.encode() if isinstance(self.gallery, str) else (self.gallery or b"")
         return hashlib.sha256((self.embed_key() + "|groups|").encode() + (self.groups or b"") + b"|gallery|"
-                              + gallery).hexdigest()
+                              + gallery + f"|dev|{self.dev_fraction}".encode()).hexdigest()
 
     def group_table(self):
         from faceroc_core.groups import read_groups_csv

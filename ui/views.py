@@ -69,6 +69,38 @@ def show_field_protocols(ranked, *, key: str = "field", root: str | None = None)
             st.dataframe(df, hide_index=True, key=f"{key}_misses", column_config=config)
 
 
+def show_decision(ranked, *, key: str = "decide") -> None:
+    """Each model at its own threshold for a target FAR (a model whose scores sit higher is judged where its own
+    FAR is), with the dev/eval figures when the run chose them on other people; the FMR/FNMR chart."""
+    from faceroc_core.charts import rates_chart
+    from faceroc_core.metrics import DECISION_FAR
+
+    from .i18n import lang
+
+    st.subheader(t("decide.title"))
+    st.caption(t("decide.how"))
+    far = st.segmented_control(t("decide.far"), [1e-2, 1e-3, 1e-4], default=DECISION_FAR, key=f"{key}_far",
+                               format_func=lambda f: f"FAR {f:g}") or DECISION_FAR
+    rows, marks = [], {}
+    for r in ranked:
+        op = r.tar(far)
+        marks[r.name] = op.threshold if op.measurable else None
+        row = {t("col.model"): r.name, t("decide.col.threshold"): op.threshold if op.measurable else None,
+               "TAR": op.tar, "FAR": op.far, "FRR": None if op.tar is None else 1 - op.tar}
+        dc = r.decision
+        if dc is not None:
+            row[t("decide.col.dev")] = f"{dc.threshold:.4f} ({dc.target.replace('far=', 'FAR ')})"
+            row[t("decide.col.eval_far")] = (t("decide.not_measurable") if dc.eval.far is None else
+                                             f"{dc.eval.far:.2%} ({dc.eval.far_ci[0]:.2%}–{dc.eval.far_ci[1]:.2%})")
+            row[t("decide.col.eval_frr")] = f"{dc.eval.frr:.2%} ({dc.eval.frr_ci[0]:.2%}–{dc.eval.frr_ci[1]:.2%})"
+        rows.append(row)
+    st.dataframe(pd.DataFrame(rows).style.format({c: "{:.4f}" for c in (t("decide.col.threshold"), "TAR", "FAR",
+                                                                        "FRR")}, na_rep=t("decide.not_measurable")),
+                 hide_index=True, key=f"{key}_table")
+    st.altair_chart(rates_chart(ranked, marks, lang=lang()), key=f"{key}_chart", width="stretch",
+                    height=440 + 22 * len(ranked))
+
+
 def _ci(iv, digits: int) -> str:
     return f"{iv.low:.{digits}f} – {iv.high:.{digits}f}" if iv is not None else "—"
 
