@@ -195,9 +195,9 @@ def cmd_evaluate(ns) -> int:
                 thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
                 limits=Limits.of(ns.model_timeout, ns.model_memory),
                 groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask,
-                gallery=ns.gallery, target_far=ns.target_far,
+                gallery=ns.gallery, target_far=ns.target_far, dev_images=ns.dev_images, prior=ns.prior,
                 dev_fraction=ns.dev_fraction if ns.dev_fraction is not None else (
-                    DEFAULT_DEV_FRACTION if ns.threshold_file else None))
+                    DEFAULT_DEV_FRACTION if ns.threshold_file and not ns.dev_images else None))
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -496,6 +496,10 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev-fraction", type=float, metavar="F",
                     help="choose each model's threshold on this share of the people (seeded, people-disjoint) and "
                          f"measure it on the others (default {DEFAULT_DEV_FRACTION} with --threshold-file)")
+    ev.add_argument("--dev-images", metavar="DIR",
+                    help="choose the thresholds on this separate labelled folder (other people) instead of a split")
+    ev.add_argument("--prior", type=float, metavar="P",
+                    help="the share of same-person pairs the calibrated probability assumes (default: the dev set's)")
     ev.add_argument("--target-far", default="1e-3", metavar="FAR|eer|min-hter",
                     help="what the dev threshold is chosen for (default 1e-3)")
     ev.add_argument("--threshold-file", metavar="OUT.json",

@@ -48,7 +48,7 @@ class Decision:
     eval: Side
     calibration: Calibration | None
     seed: int = DEFAULT_SEED
-    dev_fraction: float = DEFAULT_DEV_FRACTION
+    dev_fraction: float | None = DEFAULT_DEV_FRACTION  # None: a separate dev set (--dev-images)
     note: str | None = None
 
 
@@ -103,16 +103,27 @@ def choose(roc: M.RocCurve, eer: M.EqualErrorRate, target: str) -> float:
 
 
 def decide(embeddings, identities, *, target: str = "far=0.001", fraction: float = DEFAULT_DEV_FRACTION,
-           seed: int = DEFAULT_SEED, level: float = 0.95) -> Decision:
+           seed: int = DEFAULT_SEED, level: float = 0.95, prior: float | None = None) -> Decision:
     """Split the people, choose the threshold on dev, measure it on eval (module text)."""
-    from .resample import sample_of_images, threshold_intervals
-    from .stream import scan
-
     e = np.asarray(embeddings)
     ids = np.asarray(identities).astype(str)
     dev = split_people(ids, fraction, seed=seed)
+    return decide_on(e[dev], ids[dev], e[~dev], ids[~dev], target=target, level=level, prior=prior,
+                     seed=seed, fraction=float(fraction))
+
+
+def decide_on(dev_embeddings, dev_identities, eval_embeddings, eval_identities, *, target: str = "far=0.001",
+              level: float = 0.95, prior: float | None = None, seed: int = DEFAULT_SEED,
+              fraction: float | None = None) -> Decision:
+    """Choose the threshold on the dev images and measure it on the eval images (two sets of people: a split,
+    or a separate dev folder, ``--dev-images``)."""
+    from .resample import sample_of_images, threshold_intervals
+    from .stream import scan
+
+    ed, ee = np.asarray(dev_embeddings), np.asarray(eval_embeddings)
+    idd, ide = np.asarray(dev_identities).astype(str), np.asarray(eval_identities).astype(str)
     target = parse_target(target)
-    st_dev, st_eval = scan(e[dev], ids[dev]), scan(e[~dev], ids[~dev])
+    st_dev, st_eval = scan(ed, idd), scan(ee, ide)
     t = choose(st_dev.roc, st_dev.eer, target)
     md, me = M.threshold_metrics(st_dev.roc, t), M.threshold_metrics(st_eval.roc, t)
     note = None
@@ -123,17 +134,19 @@ def decide(embeddings, identities, *, target: str = "far=0.001", fraction: float
             far_eval = None
             note = (f"the eval people have {st_eval.roc.n_impostor:,} different-people pairs, fewer than the "
                     f"{need:,} a FAR of {target.removeprefix('far=')} needs: their FAR is not measurable")
-    pp_eval = sample_of_images(e[~dev], ids[~dev])
-    n_eval = int(np.unique(ids[~dev]).size)
+    pp_eval = sample_of_images(ee, ide)
+    n_eval = int(np.unique(ide).size)
     far_iv, frr_iv = threshold_intervals(pp_eval, t, far=me.far, frr=me.frr, n_people=n_eval, level=level)
-    pp_dev = sample_of_images(e[dev], ids[dev])
+    pp_dev = sample_of_images(ed, idd)
     try:
-        cal = measured(fit(pp_dev.scores, pp_dev.genuine), pp_eval.scores, pp_eval.genuine)
+        cal: Calibration | None = measured(fit(pp_dev.scores, pp_dev.genuine, prior=prior), pp_eval.scores,
+                                           pp_eval.genuine)
     except ValueError:
         cal = None
     return Decision(
-        threshold=t, target=target, seed=seed, dev_fraction=float(fraction), note=note, calibration=cal,
-        dev=Side(far=md.far, frr=md.frr, people=int(np.unique(ids[dev]).size), n_genuine=st_dev.roc.n_genuine,
+        threshold=t, target=target, seed=seed, dev_fraction=float(fraction) if fraction is not None else None,
+        note=note, calibration=cal,
+        dev=Side(far=md.far, frr=md.frr, people=int(np.unique(idd).size), n_genuine=st_dev.roc.n_genuine,
                  n_impostor=st_dev.roc.n_impostor),
         eval=Side(far=far_eval, frr=me.frr, people=n_eval, n_genuine=st_eval.roc.n_genuine,
                   n_impostor=st_eval.roc.n_impostor,

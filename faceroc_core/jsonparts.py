@@ -36,7 +36,8 @@ def decision_dict(dc) -> dict:
         return d
 
     return {"threshold": _num(dc.threshold), "target": dc.target,
-            "split": {"dev_fraction": dc.dev_fraction, "seed": dc.seed, "by": "people"},
+            "split": ({"dev_fraction": dc.dev_fraction, "seed": dc.seed, "by": "people"} if dc.dev_fraction is not None
+                      else {"by": "dev_images"}),
             "dev": side(dc.dev, False), "eval": side(dc.eval, True),
             "calibration": dc.calibration.as_dict() if dc.calibration else None, "note": dc.note}
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .dataset import Skipped, pair_counts
-from .decide import decide
+from .decide import decide, decide_on
 from .diagnose import Disagreement, HardPair, ModelView, hardest_genuine, hardest_pairs, other_scores, people, suspects
 from .diagnose import disagreements as pair_disagreements
 from .errors import FaceROCError
@@ -83,6 +83,7 @@ class ModelInput:
     skipped: tuple[Skipped, ...] = ()
     from_cache: int = 0
     preview: Preview | None = None
+    dev: tuple[np.ndarray, np.ndarray] | None = None  # (embeddings, identities) of a separate dev set
 
 
 @dataclass(frozen=True, eq=False)
@@ -236,10 +237,13 @@ def _measure_one(inp: ModelInput, images: Images, options: RunOptions, protocol:
                    if options.groups is not None else ()),
         identification=_identification(inp, images, roles) if roles is not None else None)
     result = replace(result, failure_to_acquire=_failure_to_acquire(got, images.identities, rows.size))
-    if options.dev_fraction is not None:  # a threshold chosen on some people, measured on the others
+    if inp.dev is not None or options.dev_fraction is not None:  # a threshold chosen on other people
         try:
-            result = replace(result, decision=decide(inp.embeddings, ids, target=options.target_far,
-                                                     fraction=options.dev_fraction))
+            dc = (decide_on(*inp.dev, inp.embeddings, ids, target=options.target_far, prior=options.prior)
+                  if inp.dev is not None else
+                  decide(inp.embeddings, ids, target=options.target_far, prior=options.prior,
+                         fraction=options.dev_fraction if options.dev_fraction is not None else 0.5))
+            result = replace(result, decision=dc)
         except FaceROCError as e:
             result = replace(result, notes=result.notes + (f"no dev/eval threshold: {e.reason}",))
     return _Measured(result, inp, st)

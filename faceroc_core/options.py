@@ -183,7 +183,10 @@ class RunOptions:
             a CSV ``image,role`` (a path or bytes): each model's CMC and FNIR at FPIR besides its pairs.
         dev_fraction: choose each model's threshold on this share of the people and measure it on the others
             (:mod:`.decide`); None: no dev/eval split.
+        dev_images: a separate labelled folder (other people) to choose the thresholds on; the evaluated images
+            are then the eval set.
         target_far: what the threshold is chosen for: a FAR (``1e-3``), ``eer`` or ``min-hter``.
+        prior: the share of same-person pairs the calibrated probability assumes (default: the dev set's).
         dask: count the pairs (and embed the images) on a Dask cluster (``"local"``, a scheduler address or a
             ``Client``; :mod:`.cluster`).
     """
@@ -201,7 +204,9 @@ class RunOptions:
     pairs: Any = field(default=None, hash=False)
     gallery: Any = field(default=None, hash=False)
     dev_fraction: float | None = None
+    dev_images: Any = field(default=None, hash=False)
     target_far: str = "1e-3"
+    prior: float | None = None
     dask: Any = field(default=None, hash=False)
 
     def __post_init__(self) -> None:

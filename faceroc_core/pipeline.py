@@ -176,8 +176,13 @@ def evaluate(images, specs: Sequence[ModelSpec], options: RunOptions | None = No
         with dask_client(opts.dask) as client:
             run = embed_dataset(ds, prepared, opts, progress=progress, session_factory=session_factory,
                                 client=client)
+            dev = None
+            if opts.dev_images is not None:  # the thresholds are chosen on these other people
+                ds_dev = scan_folder(opts.dev_images, labels=opts.labels)
+                dev = embed_dataset(ds_dev, prepared, opts, progress=progress, session_factory=session_factory,
+                                    client=client)
             return measure_run(ds, run, failures=failures, options=opts, progress=progress, t0=t0, pairs=protocol,
-                               client=client)
+                               client=client, dev=dev)
     finally:
         for leftover in sessions.values():  # workers of models that never ran
             leftover.close()
@@ -216,7 +221,7 @@ def _open_cache(options: RunOptions) -> EmbeddingCache | None:
 
 def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOptions = RunOptions(),
                 progress: Progress | None = None, t0: float | None = None, pairs: PairList | None = None,
-                client=None) -> Evaluation:
+                client=None, dev: EmbeddingRun | None = None) -> Evaluation:
     """Score the pairs and measure every model of an :class:`EmbeddingRun` (:func:`~faceroc_core.measure.measure_models`).
 
     Every pair is scored and counted without being held (:func:`faceroc_core.stream.scan`), at any size;
@@ -239,7 +244,7 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOpti
                     paths=np.array([r.relpath for r in ds.images]))
     samples = sample_indices(ds.images)
     inputs = []
-    for me in run.results:
+    for k, me in enumerate(run.results):
         m = me.model
         if me.error:
             failures.append(ModelFailure(name=m.name, source=m.source, reason=me.error))
@@ -259,12 +264,21 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOpti
                              export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None)
         inputs.append(ModelInput(name=m.name, source=m.source, kind=m.kind, rows=np.flatnonzero(v),
                                  embeddings=me.embeddings[v], model=source, notes=m.notes, skipped=me.failed,
-                                 from_cache=me.from_cache, preview=_preview(ds, run, me, samples)))
+                                 from_cache=me.from_cache, preview=_preview(ds, run, me, samples),
+                                 dev=_dev_of(dev, k)))
     with dask_client(options.dask if client is None else client) as c:  # a client given is left open
         ev = measure_models(inputs, images, options=options, protocol=pairs, progress=progress, client=c)
     return replace(ev, dataset=replace(summary, suspects=ev.dataset.suspects, compared_on=ev.dataset.compared_on),
                    failures=tuple(failures) + ev.failures,
                    seconds=time.perf_counter() - t0)
+
+
+def _dev_of(dev: EmbeddingRun | None, k: int):
+    """Model ``k``'s embeddings of the dev images (``--dev-images``) with their identities, or None."""
+    if dev is None or dev.results[k].error:
+        return None
+    d = dev.results[k]
+    return d.embeddings[d.valid], np.array([r.identity for r in dev.images])[d.valid]
 
 
 def protocol_of(ds: Dataset, pairs) -> tuple[Dataset, PairList]:

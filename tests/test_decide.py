@@ -140,3 +140,17 @@ def test_the_report_says_what_the_threshold_and_a_score_mean():
     p = float(dc.calibration.probability(dc.threshold))
     assert f"A score of {dc.threshold:.2f} means the two photos are" in text and f"({p:.1%})" in text
     assert "設定に使っていない" in " ".join(model_verdict(r, ev.dataset, lang="ja").sentences)
+
+
+def test_a_separate_dev_folder_and_a_stated_prior(tmp_path):
+    dev_faces = make_faces(tmp_path / "dev", n_ids=8, per_id=4, seed=11)
+    faces = make_faces(tmp_path / "f", n_ids=10, per_id=4, seed=12)
+    model = make_linear_onnx(tmp_path / "m.onnx", seed=3)
+    out, tf = tmp_path / "o.json", tmp_path / "t.json"
+    assert main(["evaluate", "--images", str(faces), "--model", str(model), "--dev-images", str(dev_faces),
+                 "--target-far", "eer", "--prior", "0.5", "--json", str(out), "--threshold-file", str(tf),
+                 "--cache-dir", str(tmp_path / "c"), "-q"]) == 0
+    d = json.loads(out.read_text())["models"][0]["decision"]
+    assert d["split"] == {"by": "dev_images"} and d["dev"]["people"] == 8 and d["eval"]["people"] == 10
+    assert d["target"] == "eer" and d["calibration"]["prior"] == 0.5
+    assert json.loads(tf.read_text())["models"][0]["threshold"] == d["threshold"]
