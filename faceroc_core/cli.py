@@ -305,6 +305,11 @@ def _print_summary(ev, *, quiet=False):
             print(f"{'  identification (1:N)':<28} {r.identification.text()}", file=sys.stderr)
         if r.decision is not None:
             print(f"{'  threshold (dev -> eval)':<28} {decision_text(r.decision)}", file=sys.stderr)
+        fta = r.failure_to_acquire
+        if fta is not None and fta.images:
+            print(f"{'  failure to acquire':<28} {fta.images} image(s) ({100 * fta.share:.1f}%) not used; FRR "
+                  f"{100 * fta.frr:.2f}% at {fta.threshold:.4f}, {100 * fta.frr_with_fta:.2f}% counting their pairs as "
+                  "rejected", file=sys.stderr)
     from .verdict import comparison
 
     for sentence in comparison(ev.models, comparisons=ev.comparisons, failures=ev.failures)[1:]:

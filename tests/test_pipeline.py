@@ -181,3 +181,24 @@ def test_model_options_are_declared_once():
     assert (s.size, s.mean, s.align, s.embedding_dim) == ((112, 96), (0.5, 0.5, 0.5), True, 128)
     with pytest.raises(FaceROCError, match="embedding size"):
         spec_from_options("m.onnx", embedding_dim="many")
+
+
+def test_photos_without_faces_count_as_failures_to_acquire_and_the_models_meet_on_common_images(tmp_path):
+    """Planted photos with no face: the aligned model cannot use them (FtA), the unaligned one scores them; the
+    paired comparison is made on the images both used (dataset.compared_on) and is present."""
+    from helpers import make_linear_onnx, make_raw_photos
+
+    root = make_raw_photos(tmp_path / "photos", n_ids=6, per_id=4, blank="s1/blank.png")
+    from PIL import Image
+
+    Image.open(root / "s1" / "blank.png").transpose(Image.Transpose.ROTATE_180).save(root / "s2" / "blank2.png")
+    model = ROOT / "demo" / "models" / "C_epoch60.onnx"
+    other = make_linear_onnx(tmp_path / "lin.onnx", h=112, w=96)
+    ev = evaluate(root, [ModelSpec(model, name="aligned", align=True), ModelSpec(other, name="whole")],
+                  cache_dir=tmp_path / "c")
+    by = {r.name: r for r in ev.models}
+    assert by["aligned"].failure_to_acquire.images == 2 and by["whole"].failure_to_acquire.images == 0
+    assert by["aligned"].failure_to_acquire.share == pytest.approx(2 / 26)
+    assert ev.dataset.compared_on == 24 and len(ev.comparisons) == 1
+    assert {ev.comparisons[0].better, ev.comparisons[0].worse} == {"aligned", "whole"}
+    assert by["whole"].on_common_images is not None and by["whole"].on_common_images.n_genuine < by["whole"].n_genuine
