@@ -209,6 +209,7 @@ def cmd_evaluate(ns) -> int:
             from .report import html_report
 
             Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
+        run_id = None if ns.no_store or not ev.models else _store(ev, images, labels, ds_cfg.get("identities"), roc=ns.roc)
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.threshold_file:
         import json
@@ -221,10 +222,66 @@ def cmd_evaluate(ns) -> int:
     if ns.preview:
         write_previews(ev, ns.preview)
     _print_summary(ev, quiet=ns.quiet)
+    if run_id and not ns.quiet:
+        print(f"stored as run {run_id} (faceroc history show {run_id})", file=sys.stderr)
     if not ev.models:
         print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
         return 2
     return 1 if ev.failures else 0
+
+
+def _store(ev, images, labels, identities, *, roc) -> str | None:
+    """Keep the run in the store (:mod:`.store`): its JSON, the dataset's fingerprint, each model's epoch.  A store
+    that cannot be written costs the run nothing but a warning."""
+    from .dataset import scan_folder
+    from .epochs import epoch_of
+    from .report import to_dict
+    from .store import Store, file_digest, fingerprint
+
+    try:
+        ds = scan_folder(images, labels=labels, identities=identities)
+        fp = fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images),
+                         protocol=getattr(ev.dataset, "protocol", None))
+        with Store() as store:
+            return store.save(to_dict(ev, roc=roc), fingerprint=fp, dataset_name=Path(str(images)).name,
+                              epochs={r.name: epoch_of(r.source) for r in ev.models})
+    except Exception as e:  # sqlite3.Error and the like: never lose the run's own outputs over the store
+        print(f"faceroc: the run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_history(ns) -> int:
+    """``faceroc history list|show|rm``: the stored runs."""
+    import json
+
+    from .store import Store
+
+    with Store() as store:
+        if ns.action == "list":
+            runs = store.list()
+            if ns.json:
+                print(json.dumps(runs, indent=1))
+                return 0
+            for r in runs:
+                best = max(r["models"], key=lambda m: m["auc"] or 0, default=None)
+                lead = f"best {best['name']} AUC {best['auc']:.4f}" if best and best["auc"] is not None else ""
+                print(f"{r['id']}  {r['created']}  {r['dataset']['name']} ({r['dataset']['n_images']} images)  "
+                      f"{len(r['models'])} model(s)  {lead}")
+            return 0
+        if not ns.id:
+            raise FaceROCError(f"history {ns.action} needs a run id", hint="faceroc history list shows them")
+        if ns.action == "rm":
+            store.remove(ns.id)
+            print(f"removed run {ns.id}", file=sys.stderr)
+            return 0
+        result = store.get(ns.id)
+        if ns.json:
+            print(json.dumps(result, indent=1))
+        else:
+            for m in result.get("models", []):
+                print(f"{m['name']}: AUC {m['auc']:.4f}, EER {m['eer']:.4f}, TAR@1e-3 "
+                      f"{m['tar_at_far'].get('0.001')}")
+        return 0
 
 
 def alignment_hint(images, labels) -> str | None:
@@ -501,6 +558,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev-fraction", type=float, metavar="F",
                     help="choose each model's threshold on this share of the people (seeded, people-disjoint) and "
                          f"measure it on the others (default {DEFAULT_DEV_FRACTION} with --threshold-file)")
+    ev.add_argument("--no-store", action="store_true",
+                    help="do not keep this run in the store ($FACEROC_HOME, default ~/.local/share/faceroc)")
     ev.add_argument("--dev-images", metavar="DIR",
                     help="choose the thresholds on this separate labelled folder (other people) instead of a split")
     ev.add_argument("--prior", type=float, metavar="P",
@@ -559,6 +618,11 @@ def parser() -> argparse.ArgumentParser:
     vf.add_argument("b", metavar="B.jpg")
     vf.add_argument("--json", metavar="OUT.json", help='write {"same", "score", "threshold", "probability", "model"}')
     vf.set_defaults(func=cmd_verify)
+    hs = sub.add_parser("history", help="the stored runs: list, show ID, rm ID")
+    hs.add_argument("action", choices=("list", "show", "rm"))
+    hs.add_argument("id", nargs="?", help="a run id (32 hex digits)")
+    hs.add_argument("--json", action="store_true", help="print JSON")
+    hs.set_defaults(func=cmd_history)
     return ap
 
 

@@ -15,3 +15,10 @@ def linear_onnx(tmp_path):
 @pytest.fixture
 def cache_dir(tmp_path):
     return tmp_path / "cache"
+
+
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path, monkeypatch):
+    """Every test keeps its runs in its own store (never the user's ~/.local/share/faceroc)."""
+    monkeypatch.setenv("FACEROC_HOME", str(tmp_path / "faceroc-home"))
+    monkeypatch.delenv("FACEROC_DB", raising=False)
