@@ -25,7 +25,7 @@ $(DEMO_RESULT): $(STAMP) $(wildcard faceroc_core/*.py faceroc_core/*/*.py ui/*.p
 setup: $(STAMP)
 
 run: $(STAMP) $(DEMO_RESULT)
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
+	FACEROC_HISTORY=all $(BIN)/python -m streamlit run app.py --server.port $(PORT) --browser.gatherUsageStats false
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -22,11 +22,19 @@ with st.sidebar:
     st.selectbox("Language · 言語", list(LANGS), index=list(LANGS).index(st.session_state["lang"]),
                  format_func=LANGS.get, key="lang_select", on_change=_set_lang)
 
+link = st.query_params.get("run")  # a run handed over by link: opened read-only on History
+if link:
+    st.session_state["open_run"] = str(link)
+    if str(link) not in st.session_state.setdefault("my_runs", []):
+        st.session_state["my_runs"].append(str(link))
 pages = [
-    st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/show_chart:", default=True, url_path="compare"),
+    st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/show_chart:", default=not link,
+            url_path="compare"),
     st.Page("pages/models.py", title=t("nav.models"), icon=":material/memory:", url_path="models"),
     st.Page("pages/faces.py", title=t("nav.faces"), icon=":material/face:", url_path="faces"),
     st.Page("pages/report.py", title=t("nav.report"), icon=":material/description:", url_path="report"),
+    st.Page("pages/history.py", title=t("nav.history"), icon=":material/history:", default=bool(link),
+            url_path="history"),
     st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about"),
 ]
 nav = st.navigation(pages)

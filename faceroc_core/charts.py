@@ -38,7 +38,8 @@ TEXT = {
            "fnir_title": "FNIR against FPIR (identification, lower left is better)",
            "fpir": "False positive identification rate (FPIR, log scale)",
            "fnir": "missed (FNIR)", "rates": "rate (log scale)", "threshold_axis": "threshold (cosine score)",
-           "rate_kind": "rate", "rates_title": "FMR and FNMR against the threshold (each model's own threshold marked)"},
+           "rate_kind": "rate", "rates_title": "FMR and FNMR against the threshold (each model's own threshold marked)",
+           "epoch": "epoch", "curve_title": "AUC over the training run (the best epoch marked)"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
@@ -49,7 +50,8 @@ TEXT = {
            "fnir_title": "FPIR に対する FNIR（1:N 識別、左下ほど良い）",
            "fpir": "他人誤識別率（FPIR、対数目盛）", "fnir": "見逃し（FNIR）",
            "rates": "誤り率（対数目盛）", "threshold_axis": "しきい値（コサイン類似度）", "rate_kind": "誤り率",
-           "rates_title": "しきい値ごとの FMR と FNMR（縦線: 各モデルのしきい値）"},
+           "rates_title": "しきい値ごとの FMR と FNMR（縦線: 各モデルのしきい値）",
+           "epoch": "エポック", "curve_title": "学習の進み具合と AUC（最良のエポックに印）"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -386,3 +388,40 @@ def rates_chart(results, thresholds: dict | None = None, *, lang: str = "en", wi
                 x="threshold:Q", color=alt.Color("model:N", scale=scale, legend=None),
                 tooltip=["model:N", alt.Tooltip("threshold:Q", format=".4f")]))
     return alt.layer(*layers).properties(width=width, height=height, title=tx["rates_title"]).configure(font=FONT)
+
+
+def stored_roc_chart(curves, *, lang: str = "en", width: int = 640, height: int = 420):
+    """ROC curves of stored runs: ``curves`` = ``(label, fpr, tpr)`` as the JSON keeps them, log-FAR axis."""
+    import altair as alt
+
+    tx = _tx(lang)
+    frames = [pd.DataFrame({"label": label, "FAR": np.asarray(f, float), "TAR": np.asarray(t, float)})
+              for label, f, t in curves]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["label", "FAR", "TAR"])
+    df = df[df["FAR"] > 0]
+    lo = int(np.floor(np.log10(df["FAR"].min()))) if len(df) else -4
+    labels = list(dict.fromkeys(df["label"]))
+    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
+        x=alt.X("FAR:Q", title=tx["far_log"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo)),
+        y=alt.Y("TAR:Q", title=tx["tar"], scale=alt.Scale(domain=[0, 1])), order="FAR:Q",
+        color=alt.Color("label:N", title=tx["model"], scale=scale,
+                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)))
+    return alt.layer(lines).properties(width=width, height=height, title=tx["roc"]).configure(font=FONT)
+
+
+def training_curve_chart(rows, *, lang: str = "en", width: int = 640, height: int = 360):
+    """AUC against epoch for checkpoints with an epoch (``rows``: dicts with ``name``, ``epoch``, ``auc``), the best
+    epoch marked: "did it overfit, and where should I stop?"."""
+    import altair as alt
+
+    tx = _tx(lang)
+    df = pd.DataFrame([{"model": r["name"], "epoch": int(r["epoch"]), "AUC": float(r["auc"])} for r in rows])
+    df = df.sort_values("epoch")
+    best = df.loc[[df["AUC"].idxmax()]] if len(df) else df
+    line = alt.Chart(df).mark_line(point=True, strokeWidth=2.2).encode(
+        x=alt.X("epoch:Q", title=tx["epoch"]), y=alt.Y("AUC:Q", title="AUC", scale=alt.Scale(zero=False)),
+        tooltip=["model:N", "epoch:Q", alt.Tooltip("AUC:Q", format=".4f")])
+    mark = alt.Chart(best).mark_point(size=220, shape="diamond", filled=True, color="#d62728").encode(
+        x="epoch:Q", y="AUC:Q", tooltip=["model:N", "epoch:Q", alt.Tooltip("AUC:Q", format=".4f")])
+    return alt.layer(line, mark).properties(width=width, height=height, title=tx["curve_title"]).configure(font=FONT)

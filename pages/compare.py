@@ -70,6 +70,17 @@ def _run() -> None:
     st.session_state["result_root"] = faces.root  # where the Report's thumbnails come from
     st.session_state.pop("result_stored", None)
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
+    if ev.models:  # every run remembered (History); the files themselves never are
+        from faceroc_core.epochs import epoch_of
+        from faceroc_core.report import to_dict
+        from ui import history
+        from ui.runner import load_dataset
+
+        try:
+            fp = history.content_fingerprint(faces.fingerprint(), load_dataset(faces), ev.dataset.protocol)
+            history.save_run(to_dict(ev), fp, faces.display, {m.name: epoch_of(m.filename) for m in job.models})
+        except FaceROCError:
+            pass
 
 
 if clicked:

@@ -594,3 +594,31 @@ def test_each_model_at_its_own_threshold_and_a_threshold_chosen_on_other_people(
     assert not at.exception
     assert "dl_thresholds" in {b.key for b in at.get("download_button")}
     assert any("Set on 10 other people" in m.value for m in at.markdown)
+
+
+def test_history_lists_the_run_its_leaderboard_and_training_curve_and_a_link_opens_it(monkeypatch):
+    monkeypatch.delenv("FACEROC_HISTORY", raising=False)  # private: a session sees its own runs
+    at = start()
+    run_compare(at)
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    runs = next(d.value for d in at.dataframe if "link" in d.value.columns)
+    assert len(runs) >= 1 and all(x.startswith("?run=") for x in runs["link"])
+    board = next(d.value for d in at.dataframe if "epoch" in d.value.columns)
+    assert list(board["model"]) == ["C · epoch 60", "B · epoch 18 (.pth)", "A · epoch 6"]
+    assert list(board["epoch"]) == [60, 18, 6]
+    assert any("The training run as a curve" in s.value for s in at.subheader)
+    assert "AUC over the training run" in json.dumps(chart_specs(at))
+    run_id = runs["link"][0].removeprefix("?run=")
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT)  # someone else, with the link
+    other.query_params["run"] = run_id
+    other.run()
+    assert not other.exception
+    assert any("Run opened by link" in s.value for s in other.subheader)
+    table = next(d.value for d in other.dataframe if "AUC" in d.value.columns)
+    assert len(table) == 3 and "ROC curves" in json.dumps(chart_specs(other))
+    stranger = AppTest.from_file(APP, default_timeout=TIMEOUT)  # no link: another session sees only its own runs
+    stranger.run()
+    stranger.switch_page("pages/history.py").run()
+    theirs = next(d.value for d in stranger.dataframe if "link" in d.value.columns)
+    assert not set(theirs["link"]) & set(runs["link"])
