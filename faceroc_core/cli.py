@@ -284,6 +284,34 @@ def cmd_history(ns) -> int:
         return 0
 
 
+def cmd_watch(ns) -> int:
+    """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
+    from .epochs import epoch_of
+    from .watch import arrivals, leaderboard_line
+
+    common = _model_options(ns)
+    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir)
+    best: float | None = None
+    n = 0
+    print(f"watching {ns.folder} for checkpoints (Ctrl-C stops)", file=sys.stderr)
+    try:
+        for a in arrivals(ns.folder, poll=ns.poll, settle=ns.settle):
+            ev = evaluate(ns.images, [spec_from_options(a.path, **common)], options)
+            if not ev.models:
+                print(f"{a.path.name}: {ev.failures[0].error}", file=sys.stderr)
+            else:
+                r = ev.models[0]
+                _store(ev, ns.images, ns.labels, None, roc="bounded")
+                print(leaderboard_line(r.name, epoch_of(a.path), r.auc, r.tar(1e-3).tar, best), flush=True)
+                best = r.auc if best is None else max(best, r.auc)
+            n += 1
+            if ns.exit_after and n >= ns.exit_after:
+                break
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
+
+
 def alignment_hint(images, labels) -> str | None:
     """One line when a sample of the faces looks like raw photos that need aligning, else None."""
     from .align import check_sample, detector_available
@@ -508,6 +536,21 @@ def cmd_embeddings(ns) -> int:
     return 0
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """Every per-model option as a flag (declared once: :data:`~faceroc_core.options.MODEL_OPTIONS`)."""
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for o in MODEL_OPTIONS:
+        if not o.cli:
+            continue
+        if o.group and o.group not in groups:  # made once: an empty group breaks --help
+            groups[o.group] = p.add_mutually_exclusive_group()
+        target = groups[o.group] if o.group else p
+        if o.switch:
+            target.add_argument(o.flag, action="store_true", help=o.help)
+        else:
+            target.add_argument(o.flag, metavar=o.metavar, choices=o.choices, help=o.help)
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="faceroc",
                                  description="Compare face-embedding models by ROC on labelled face images.")
@@ -520,17 +563,7 @@ def parser() -> argparse.ArgumentParser:
                     help=".onnx, .pth/.pt state_dict, or a folder of them (repeatable)")
     ev.add_argument("--config", metavar="TOML",
                     help="per-model settings: [[model]] tables with path and options; optional [dataset] path/labels/identities")
-    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
-    for o in MODEL_OPTIONS:  # every per-model option, declared once (faceroc_core.options)
-        if not o.cli:
-            continue
-        if o.group and o.group not in groups:  # made once: an empty group breaks --help
-            groups[o.group] = ev.add_mutually_exclusive_group()
-        target = groups[o.group] if o.group else ev
-        if o.switch:
-            target.add_argument(o.flag, action="store_true", help=o.help)
-        else:
-            target.add_argument(o.flag, metavar=o.metavar, choices=o.choices, help=o.help)
+    _add_model_options(ev)
     ev.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto",
                     help="identity from sub-folder name or filename prefix before the first _ (default auto)")
     ev.add_argument("--json", required=True, metavar="OUT.json")
@@ -623,6 +656,17 @@ def parser() -> argparse.ArgumentParser:
     hs.add_argument("id", nargs="?", help="a run id (32 hex digits)")
     hs.add_argument("--json", action="store_true", help="print JSON")
     hs.set_defaults(func=cmd_history)
+    wt = sub.add_parser("watch", help="evaluate every new checkpoint of a folder as it arrives (beside a training job)")
+    wt.add_argument("folder", metavar="CKPT_DIR")
+    wt.add_argument("--images", required=True, help="the labelled faces (as evaluate)")
+    wt.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto")
+    _add_model_options(wt)
+    wt.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the folder")
+    wt.add_argument("--settle", type=float, default=5.0, metavar="S",
+                    help="a file is read once it has not changed for this long (default 5 s)")
+    wt.add_argument("--exit-after", type=int, metavar="N", help="stop after N evaluations")
+    wt.add_argument("--cache-dir")
+    wt.set_defaults(func=cmd_watch)
     return ap
 
 

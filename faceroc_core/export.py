@@ -43,8 +43,9 @@ class ExportCheck:
 def export_to_onnx(model, out_path, *, height: int, width: int, opset: int = DEFAULT_OPSET) -> Path:
     """Export ``model`` to a single-file ONNX with a dynamic batch axis.
 
-    Uses the dynamo exporter with the weights inside the file; falls back to
-    the TorchScript exporter if dynamo cannot trace the model.
+    Uses the TorchScript exporter (0.7 s for an EfficientNetV2-B0 here, against 7-13 s for the dynamo exporter,
+    with the same outputs: both are checked against PyTorch by :func:`verify_export`); falls back to the dynamo
+    exporter (weights inside the file) when TorchScript cannot trace the model.
     """
     import torch
 
@@ -54,7 +55,7 @@ def export_to_onnx(model, out_path, *, height: int, width: int, opset: int = DEF
     errors = []
     with tempfile.TemporaryDirectory(dir=out_path.parent) as tmp:
         tmp_file = Path(tmp) / "model.onnx"
-        for dynamo in (True, False):
+        for dynamo in (False, True):
             try:
                 with warnings.catch_warnings(), torch.no_grad():
                     warnings.simplefilter("ignore")
