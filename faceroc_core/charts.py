@@ -91,6 +91,20 @@ def roc_frame(results, *, max_points: int = 400) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "FAR", "TAR", "threshold", "label"])
 
 
+def _palette(labels):
+    """One colour per label, in FaceROC's order (the same model keeps its colour across a page's charts)."""
+    import altair as alt
+
+    return alt.Scale(domain=list(labels), range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+
+
+def _legend():
+    """The legend under a chart, one model per line, names never cut."""
+    import altair as alt
+
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=500)
+
+
 def _label(r) -> str:
     return f"{r.name} (AUC {r.auc:.4f})"
 
@@ -110,9 +124,9 @@ def roc_chart(results, *, log_far: bool = True, lang: str = "en", width: int = 6
     tx = _tx(lang)
     df = roc_frame(results)
     labels = [_label(r) for r in results]
-    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    scale = _palette(labels)
     color = alt.Color("label:N", title=tx["model"], scale=scale,
-                      legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500))
+                      legend=_legend())
     tip = [alt.Tooltip("model:N", title=tx["model"]), alt.Tooltip("threshold:Q", title=tx["threshold"], format=".4f"),
            alt.Tooltip("TAR:Q", format=".4f"), alt.Tooltip("FAR:Q", format=".2e")]
     if log_far:
@@ -169,7 +183,7 @@ def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420,
     df["FNMR"] = 1.0 - df["TAR"]
     df = df[(df["FAR"] > 0) & (df["FNMR"] > 0)]
     labels = [_label(r) for r in results]
-    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    scale = _palette(labels)
     lo_x = int(np.floor(np.log10(df["FAR"].min()))) if len(df) else -4
     lo_y = int(np.floor(np.log10(df["FNMR"].min()))) if len(df) else -4
     x = alt.X("FAR:Q", title=tx["fmr"], scale=alt.Scale(type="log", domain=[10.0 ** lo_x, 1]), axis=_log_axis(lo_x))
@@ -179,7 +193,7 @@ def det_chart(results, *, lang: str = "en", width: int = 640, height: int = 420,
     lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
         x=x, y=y, order="FAR:Q", tooltip=tip,
         color=alt.Color("label:N", title=tx["model"], scale=scale,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)))
+                        legend=_legend()))
     layers = [lines] + _threshold_marks(results, threshold, x, y, scale, tip, keep=lambda m: m.far > 0 and m.frr > 0)
     return (alt.layer(*layers).properties(width=width, height=height, title=tx["det"])
             .configure(font=FONT).interactive(bind_y=False))
@@ -194,12 +208,12 @@ def cmc_chart(results, *, lang: str = "en", width: int = 640, height: int = 360)
              "rate": v} for r in results if r.identification is not None for k, v in enumerate(r.identification.cmc)]
     df = pd.DataFrame(rows, columns=["model", "label", "rank", "rate"])
     labels = list(dict.fromkeys(df["label"]))
-    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    scale = _palette(labels)
     lines = alt.Chart(df).mark_line(point=True, strokeWidth=2.2).encode(
         x=alt.X("rank:Q", title=tx["rank"], scale=alt.Scale(domain=[1, 20])),
         y=alt.Y("rate:Q", title=tx["ident_rate"], scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("label:N", title=tx["model"], scale=scale,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+                        legend=_legend()),
         tooltip=[alt.Tooltip("model:N", title=tx["model"]), "rank:Q", alt.Tooltip("rate:Q", format=".3f")])
     # one layer, as the ROC: the dashboard lays a layered chart out at its own height
     return alt.layer(lines).properties(width=width, height=height, title=tx["cmc"]).configure(font=FONT)
@@ -225,12 +239,12 @@ def fnir_chart(results, *, lang: str = "en", width: int = 640, height: int = 360
                                                                                  "threshold"])
     lo = int(np.floor(np.log10(df["FPIR"].min()))) if len(df) else -3
     labels = list(dict.fromkeys(df["label"]))
-    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    scale = _palette(labels)
     lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
         x=alt.X("FPIR:Q", title=tx["fpir"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo)),
         y=alt.Y("FNIR:Q", title=tx["fnir"], scale=alt.Scale(domain=[0, 1])), order="FPIR:Q",
         color=alt.Color("label:N", title=tx["model"], scale=scale,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+                        legend=_legend()),
         tooltip=[alt.Tooltip("model:N", title=tx["model"]), alt.Tooltip("threshold:Q", format=".4f"),
                  alt.Tooltip("FPIR:Q", format=".3g"), alt.Tooltip("FNIR:Q", format=".3f")])
     return alt.layer(lines).properties(width=width, height=height, title=tx["fnir_title"]).configure(font=FONT)
@@ -370,13 +384,13 @@ def rates_chart(results, thresholds: dict | None = None, *, lang: str = "en", wi
                                                                                  "value"])
     df = df[df["value"] > 0]
     names = [r.name for r in results]
-    scale = alt.Scale(domain=names, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(names)))])
+    scale = _palette(names)
     lo = int(np.floor(np.log10(df["value"].min()))) if len(df) else -4
     y = alt.Y("value:Q", title=tx["rates"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo))
     x = alt.X("threshold:Q", title=tx["threshold_axis"])
     lines = alt.Chart(df).mark_line(strokeWidth=2).encode(
         x=x, y=y, color=alt.Color("model:N", title=tx["model"], scale=scale,
-                                  legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)),
+                                  legend=_legend()),
         strokeDash=alt.StrokeDash("rate:N", title=tx["rate_kind"]),
         tooltip=["model:N", "rate:N", alt.Tooltip("threshold:Q", format=".4f"), alt.Tooltip("value:Q", format=".2e")])
     layers = [lines]
@@ -401,12 +415,12 @@ def stored_roc_chart(curves, *, lang: str = "en", width: int = 640, height: int 
     df = df[df["FAR"] > 0]
     lo = int(np.floor(np.log10(df["FAR"].min()))) if len(df) else -4
     labels = list(dict.fromkeys(df["label"]))
-    scale = alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(max(1, len(labels)))])
+    scale = _palette(labels)
     lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
         x=alt.X("FAR:Q", title=tx["far_log"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo)),
         y=alt.Y("TAR:Q", title=tx["tar"], scale=alt.Scale(domain=[0, 1])), order="FAR:Q",
         color=alt.Color("label:N", title=tx["model"], scale=scale,
-                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=500)))
+                        legend=_legend()))
     return alt.layer(lines).properties(width=width, height=height, title=tx["roc"]).configure(font=FONT)
 
 
