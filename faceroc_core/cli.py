@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options, store_run
 from .decide import DEFAULT_DEV_FRACTION
 from .errors import FaceROCError, ScoresError
 from .groups import read_groups_csv
@@ -25,11 +26,6 @@ from .pipeline import evaluate, evaluate_scores, unique_name
 from .progress import IMAGE_STAGES, Stage
 from .report import ROC_FORMS
 from .worker import Limits
-
-
-def _model_options(ns) -> dict:
-    """The per-model options given on the command line (every flag of :data:`~faceroc_core.options.MODEL_OPTIONS`)."""
-    return {o.name: getattr(ns, o.name) for o in MODEL_OPTIONS if o.cli}
 
 
 def expand_model_paths(paths) -> list[Path]:
@@ -90,7 +86,7 @@ def load_config(path) -> list[dict]:
 
 
 def build_specs(ns) -> list[ModelSpec]:
-    common = _model_options(ns)
+    common = model_options(ns)
     specs = []
     for path in expand_model_paths(ns.model or []):
         specs.append(spec_from_options(path, **common))
@@ -147,22 +143,6 @@ class _Bars:
             b.close()
 
 
-def cmd_verify(ns) -> int:
-    """Two photos, one model, a threshold file: the same decision as the evaluation would make."""
-    import json
-
-    from .verify import verify
-
-    out = verify(ns.threshold_file, ns.model, ns.a, ns.b, name=ns.name)
-    print(f"{'same person' if out['same'] else 'different people'}: score {out['score']:.4f} "
-          f"{'>=' if out['same'] else '<'} threshold {out['threshold']:.4f}"
-          + (f"; probability {100 * out['probability']:.1f}%" if out["probability"] is not None else "")
-          + f" ({out['model']})")
-    if ns.json:
-        Path(ns.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
-    return 0
-
-
 def cmd_evaluate(ns) -> int:
     from .report import metrics_csv, write_json
 
@@ -209,7 +189,7 @@ def cmd_evaluate(ns) -> int:
             from .report import html_report
 
             Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
-        run_id = None if ns.no_store or not ev.models else _store(ev, images, labels, ds_cfg.get("identities"), roc=ns.roc)
+        run_id = None if ns.no_store or not ev.models else store_run(ev, images, labels, ds_cfg.get("identities"), roc=ns.roc)
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.threshold_file:
         import json
@@ -228,88 +208,6 @@ def cmd_evaluate(ns) -> int:
         print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
         return 2
     return 1 if ev.failures else 0
-
-
-def _store(ev, images, labels, identities, *, roc) -> str | None:
-    """Keep the run in the store (:mod:`.store`): its JSON, the dataset's fingerprint, each model's epoch.  A store
-    that cannot be written costs the run nothing but a warning."""
-    from .dataset import scan_folder
-    from .epochs import epoch_of
-    from .report import to_dict
-    from .store import Store, file_digest, fingerprint
-
-    try:
-        ds = scan_folder(images, labels=labels, identities=identities)
-        fp = fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images),
-                         protocol=getattr(ev.dataset, "protocol", None))
-        with Store() as store:
-            return store.save(to_dict(ev, roc=roc), fingerprint=fp, dataset_name=Path(str(images)).name,
-                              epochs={r.name: epoch_of(r.source) for r in ev.models})
-    except Exception as e:  # sqlite3.Error and the like: never lose the run's own outputs over the store
-        print(f"faceroc: the run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
-        return None
-
-
-def cmd_history(ns) -> int:
-    """``faceroc history list|show|rm``: the stored runs."""
-    import json
-
-    from .store import Store
-
-    with Store() as store:
-        if ns.action == "list":
-            runs = store.list()
-            if ns.json:
-                print(json.dumps(runs, indent=1))
-                return 0
-            for r in runs:
-                best = max(r["models"], key=lambda m: m["auc"] or 0, default=None)
-                lead = f"best {best['name']} AUC {best['auc']:.4f}" if best and best["auc"] is not None else ""
-                print(f"{r['id']}  {r['created']}  {r['dataset']['name']} ({r['dataset']['n_images']} images)  "
-                      f"{len(r['models'])} model(s)  {lead}")
-            return 0
-        if not ns.id:
-            raise FaceROCError(f"history {ns.action} needs a run id", hint="faceroc history list shows them")
-        if ns.action == "rm":
-            store.remove(ns.id)
-            print(f"removed run {ns.id}", file=sys.stderr)
-            return 0
-        result = store.get(ns.id)
-        if ns.json:
-            print(json.dumps(result, indent=1))
-        else:
-            for m in result.get("models", []):
-                print(f"{m['name']}: AUC {m['auc']:.4f}, EER {m['eer']:.4f}, TAR@1e-3 "
-                      f"{m['tar_at_far'].get('0.001')}")
-        return 0
-
-
-def cmd_watch(ns) -> int:
-    """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
-    from .epochs import epoch_of
-    from .watch import arrivals, leaderboard_line
-
-    common = _model_options(ns)
-    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir)
-    best: float | None = None
-    n = 0
-    print(f"watching {ns.folder} for checkpoints (Ctrl-C stops)", file=sys.stderr)
-    try:
-        for a in arrivals(ns.folder, poll=ns.poll, settle=ns.settle):
-            ev = evaluate(ns.images, [spec_from_options(a.path, **common)], options)
-            if not ev.models:
-                print(f"{a.path.name}: {ev.failures[0].error}", file=sys.stderr)
-            else:
-                r = ev.models[0]
-                _store(ev, ns.images, ns.labels, None, roc="bounded")
-                print(leaderboard_line(r.name, epoch_of(a.path), r.auc, r.tar(1e-3).tar, best), flush=True)
-                best = r.auc if best is None else max(best, r.auc)
-            n += 1
-            if ns.exit_after and n >= ns.exit_after:
-                break
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-    return 0
 
 
 def alignment_hint(images, labels) -> str | None:
@@ -345,18 +243,6 @@ def write_previews(ev, folder) -> list[Path]:
         p.write_bytes(png_bytes(strip_image(r.preview)))
         written.append(p)
     return written
-
-
-def decision_text(dc) -> str:
-    """"0.9078 for far=0.001 on 20 dev people; on 20 eval people FAR 0.11% (0.02-0.52%), FRR 46.8% (...)"."""
-    ev = dc.eval
-
-    def pct(x, ci):
-        return "not measurable" if x is None else f"{100 * x:.2f}%" + (
-            f" ({100 * ci[0]:.2f}–{100 * ci[1]:.2f}%)" if ci else "")
-
-    return (f"{dc.threshold:.4f} for {dc.target} on {dc.dev.people} dev people; on {ev.people} eval people "
-            f"FAR {pct(ev.far, ev.far_ci)}, FRR {pct(ev.frr, ev.frr_ci)}")
 
 
 def _ci_cell(iv) -> str:

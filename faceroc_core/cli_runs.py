@@ -1,0 +1,125 @@
+"""The commands around stored runs and deployment: ``history``, ``watch`` and ``verify`` (and the store step of
+``evaluate``), beside :mod:`.cli`, which builds the parser and runs them."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .errors import FaceROCError
+from .options import MODEL_OPTIONS, RunOptions, spec_from_options
+from .pipeline import evaluate
+
+
+def model_options(ns) -> dict:
+    """The per-model options given on the command line (every flag of :data:`~faceroc_core.options.MODEL_OPTIONS`)."""
+    return {o.name: getattr(ns, o.name) for o in MODEL_OPTIONS if o.cli}
+
+
+def decision_text(dc) -> str:
+    """"0.9078 for far=0.001 on 20 dev people; on 20 eval people FAR 0.11% (0.02-0.52%), FRR 46.8% (...)"."""
+    ev = dc.eval
+
+    def pct(x, ci):
+        return "not measurable" if x is None else f"{100 * x:.2f}%" + (
+            f" ({100 * ci[0]:.2f}–{100 * ci[1]:.2f}%)" if ci else "")
+
+    return (f"{dc.threshold:.4f} for {dc.target} on {dc.dev.people} dev people; on {ev.people} eval people "
+            f"FAR {pct(ev.far, ev.far_ci)}, FRR {pct(ev.frr, ev.frr_ci)}")
+
+
+def cmd_verify(ns) -> int:
+    """Two photos, one model, a threshold file: the same decision as the evaluation would make."""
+    import json
+
+    from .verify import verify
+
+    out = verify(ns.threshold_file, ns.model, ns.a, ns.b, name=ns.name)
+    print(f"{'same person' if out['same'] else 'different people'}: score {out['score']:.4f} "
+          f"{'>=' if out['same'] else '<'} threshold {out['threshold']:.4f}"
+          + (f"; probability {100 * out['probability']:.1f}%" if out["probability"] is not None else "")
+          + f" ({out['model']})")
+    if ns.json:
+        Path(ns.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+    return 0
+
+
+def store_run(ev, images, labels, identities, *, roc) -> str | None:
+    """Keep the run in the store (:mod:`.store`): its JSON, the dataset's fingerprint, each model's epoch.  A store
+    that cannot be written costs the run nothing but a warning."""
+    from .dataset import scan_folder
+    from .epochs import epoch_of
+    from .report import to_dict
+    from .store import Store, file_digest, fingerprint
+
+    try:
+        ds = scan_folder(images, labels=labels, identities=identities)
+        fp = fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images),
+                         protocol=getattr(ev.dataset, "protocol", None))
+        with Store() as store:
+            return store.save(to_dict(ev, roc=roc), fingerprint=fp, dataset_name=Path(str(images)).name,
+                              epochs={r.name: epoch_of(r.source) for r in ev.models})
+    except Exception as e:  # sqlite3.Error and the like: never lose the run's own outputs over the store
+        print(f"faceroc: the run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_history(ns) -> int:
+    """``faceroc history list|show|rm``: the stored runs."""
+    import json
+
+    from .store import Store
+
+    with Store() as store:
+        if ns.action == "list":
+            runs = store.list()
+            if ns.json:
+                print(json.dumps(runs, indent=1))
+                return 0
+            for r in runs:
+                best = max(r["models"], key=lambda m: m["auc"] or 0, default=None)
+                lead = f"best {best['name']} AUC {best['auc']:.4f}" if best and best["auc"] is not None else ""
+                print(f"{r['id']}  {r['created']}  {r['dataset']['name']} ({r['dataset']['n_images']} images)  "
+                      f"{len(r['models'])} model(s)  {lead}")
+            return 0
+        if not ns.id:
+            raise FaceROCError(f"history {ns.action} needs a run id", hint="faceroc history list shows them")
+        if ns.action == "rm":
+            store.remove(ns.id)
+            print(f"removed run {ns.id}", file=sys.stderr)
+            return 0
+        result = store.get(ns.id)
+        if ns.json:
+            print(json.dumps(result, indent=1))
+        else:
+            for m in result.get("models", []):
+                print(f"{m['name']}: AUC {m['auc']:.4f}, EER {m['eer']:.4f}, TAR@1e-3 "
+                      f"{m['tar_at_far'].get('0.001')}")
+        return 0
+
+
+def cmd_watch(ns) -> int:
+    """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
+    from .epochs import epoch_of
+    from .watch import arrivals, leaderboard_line
+
+    common = model_options(ns)
+    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir)
+    best: float | None = None
+    n = 0
+    print(f"watching {ns.folder} for checkpoints (Ctrl-C stops)", file=sys.stderr)
+    try:
+        for a in arrivals(ns.folder, poll=ns.poll, settle=ns.settle):
+            ev = evaluate(ns.images, [spec_from_options(a.path, **common)], options)
+            if not ev.models:
+                print(f"{a.path.name}: {ev.failures[0].error}", file=sys.stderr)
+            else:
+                r = ev.models[0]
+                store_run(ev, ns.images, ns.labels, None, roc="bounded")
+                print(leaderboard_line(r.name, epoch_of(a.path), r.auc, r.tar(1e-3).tar, best), flush=True)
+                best = r.auc if best is None else max(best, r.auc)
+            n += 1
+            if ns.exit_after and n >= ns.exit_after:
+                break
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return 0
