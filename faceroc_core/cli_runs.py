@@ -49,12 +49,11 @@ def store_run(ev, images, labels, identities, *, roc) -> str | None:
     from .dataset import scan_folder
     from .epochs import epoch_of
     from .report import to_dict
-    from .store import Store, file_digest, fingerprint
+    from .store import Store, dataset_fingerprint
 
     try:
         ds = scan_folder(images, labels=labels, identities=identities)
-        fp = fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images),
-                         protocol=getattr(ev.dataset, "protocol", None))
+        fp = dataset_fingerprint(ds, protocol=getattr(ev.dataset, "protocol", None))
         with Store() as store:
             return store.save(to_dict(ev, roc=roc), fingerprint=fp, dataset_name=Path(str(images)).name,
                               epochs={r.name: epoch_of(r.source) for r in ev.models})

@@ -65,6 +65,12 @@ def fingerprint(items: Iterable[tuple[str, str, str]], protocol: str | None = No
     return h.hexdigest()
 
 
+def dataset_fingerprint(ds, protocol: str | None = None) -> str:
+    """:func:`fingerprint` of a :class:`~faceroc_core.dataset.Dataset`'s images (their contents read and hashed):
+    the one fingerprint the command line and the dashboard store runs under."""
+    return fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images), protocol=protocol)
+
+
 def file_digest(path: Path) -> str:
     h = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as f:

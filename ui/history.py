@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from faceroc_core.store import Store, file_digest, fingerprint
+from faceroc_core.store import Store, dataset_fingerprint
 
 
 def all_visible() -> bool:
@@ -22,7 +22,7 @@ def mine() -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=16)
 def content_fingerprint(faces_key: str, _ds, protocol: str | None) -> str:
     """The test set's fingerprint as the CLI computes it (content hashes with identities)."""
-    return fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in _ds.images), protocol=protocol)
+    return dataset_fingerprint(_ds, protocol)
 
 
 def save_run(result: dict, fp: str, name: str, epochs: dict) -> str | None:
