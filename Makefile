@@ -1,19 +1,20 @@
 # FaceROC — two commands on a fresh machine (Python 3.11):
 #   make run    set up .venv and start the dashboard on the bundled demo
-#   make test   set up .venv (+ Debian's chromium for the browser test), run the linters and every test
+#   make test   set up .venv (+ Debian's chromium and postgresql for their tests), run the linters and every test
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test lint setup chromium bench demo-models clean
+.PHONY: run test lint setup chromium postgresql bench demo-models clean
 
-# FaceROC is installed into .venv as a package (editable: the checkout's code runs), with its Dask and dev extras
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-dask.txt
+# FaceROC is installed into .venv as a package (editable: the checkout's code runs), with its Dask, dev and
+# PostgreSQL-store extras
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-dask.txt requirements-postgres.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dask,dev]"
+	$(BIN)/python -m pip install -q -e ".[dask,dev,postgres]"
 	touch $(STAMP)
 
 # the demo's results, computed once so the dashboard's first screen shows its chart at once
@@ -34,11 +35,19 @@ chromium:
 	  ($$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	  || echo "could not install chromium: the browser test will be skipped"; }
 
+# the PostgreSQL store's test starts its own server in a temporary folder (initdb, pg_ctl)
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the PostgreSQL store's test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  ($$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	  || echo "could not install postgresql: the PostgreSQL store's test will be skipped"; }
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: $(STAMP) chromium lint
+test: $(STAMP) chromium postgresql lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -4,7 +4,7 @@ A thin Streamlit layer over faceroc_core; run with ``make run``.
 """
 import streamlit as st
 
-from ui import state
+from ui import history, state
 from ui.i18n import LANGS, t
 from ui.views import mount_status, show_status
 
@@ -22,19 +22,15 @@ with st.sidebar:
     st.selectbox("Language · 言語", list(LANGS), index=list(LANGS).index(st.session_state["lang"]),
                  format_func=LANGS.get, key="lang_select", on_change=_set_lang)
 
-link = st.query_params.get("run")  # a run handed over by link: opened read-only on History
-if link:
-    st.session_state["open_run"] = str(link)
-    if str(link) not in st.session_state.setdefault("my_runs", []):
-        st.session_state["my_runs"].append(str(link))
+link = st.query_params.get("run")  # a run handed over by link (or this page's own, after a reload): read-only
+history.open_linked(str(link) if link else None)
 pages = [
-    st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/show_chart:", default=not link,
+    st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/show_chart:", default=True,
             url_path="compare"),
     st.Page("pages/models.py", title=t("nav.models"), icon=":material/memory:", url_path="models"),
     st.Page("pages/faces.py", title=t("nav.faces"), icon=":material/face:", url_path="faces"),
     st.Page("pages/report.py", title=t("nav.report"), icon=":material/description:", url_path="report"),
-    st.Page("pages/history.py", title=t("nav.history"), icon=":material/history:", default=bool(link),
-            url_path="history"),
+    st.Page("pages/history.py", title=t("nav.history"), icon=":material/history:", url_path="history"),
     st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about"),
 ]
 nav = st.navigation(pages)

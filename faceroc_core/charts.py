@@ -39,7 +39,7 @@ TEXT = {
            "fpir": "False positive identification rate (FPIR, log scale)",
            "fnir": "missed (FNIR)", "rates": "rate (log scale)", "threshold_axis": "threshold (cosine score)",
            "rate_kind": "rate", "rates_title": "FMR and FNMR against the threshold (each model's own threshold marked)",
-           "epoch": "epoch", "curve_title": "AUC over the training run (the best epoch marked)"},
+           "epoch": "epoch", "curve_title": "AUC and TAR over the training run (95% intervals over people; the best epoch marked)"},
     "ja": {"roc": "ROC 曲線", "far": "他人受入率（FAR）", "far_log": "他人受入率（FAR、対数目盛）",
            "tar": "本人受入率（TAR）", "model": "モデル", "threshold": "しきい値", "score": "コサイン類似度",
            "density": "スコア幅あたりのペアの割合", "pairs": "ペア", "same": "同じ人", "diff": "別人",
@@ -51,7 +51,7 @@ TEXT = {
            "fpir": "他人誤識別率（FPIR、対数目盛）", "fnir": "見逃し（FNIR）",
            "rates": "誤り率（対数目盛）", "threshold_axis": "しきい値（コサイン類似度）", "rate_kind": "誤り率",
            "rates_title": "しきい値ごとの FMR と FNMR（縦線: 各モデルのしきい値）",
-           "epoch": "エポック", "curve_title": "学習の進み具合と AUC（最良のエポックに印）"},
+           "epoch": "エポック", "curve_title": "学習の進み具合と AUC・TAR（人に関する 95% 区間、最良のエポックに印）"},
 }
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -424,18 +424,36 @@ def stored_roc_chart(curves, *, lang: str = "en", width: int = 640, height: int 
     return alt.layer(lines).properties(width=width, height=height, title=tx["roc"]).configure(font=FONT)
 
 
-def training_curve_chart(rows, *, lang: str = "en", width: int = 640, height: int = 360):
-    """AUC against epoch for checkpoints with an epoch (``rows``: dicts with ``name``, ``epoch``, ``auc``), the best
-    epoch marked: "did it overfit, and where should I stop?"."""
+def training_curve_chart(rows, *, lang: str = "en", width: int = 640, height: int = 360, far: float = 1e-3):
+    """AUC and TAR at ``far`` against epoch for checkpoints with an epoch, with their intervals over people and the
+    best epoch marked: "did it overfit, and where should I stop?".  ``rows``: dicts with ``name``, ``epoch``,
+    ``auc``, and where known ``auc_interval`` / ``tar`` / ``tar_interval`` (``{"low", "high"}`` as the JSON)."""
     import altair as alt
 
     tx = _tx(lang)
-    df = pd.DataFrame([{"model": r["name"], "epoch": int(r["epoch"]), "AUC": float(r["auc"])} for r in rows])
-    df = df.sort_values("epoch")
-    best = df.loc[[df["AUC"].idxmax()]] if len(df) else df
-    line = alt.Chart(df).mark_line(point=True, strokeWidth=2.2).encode(
-        x=alt.X("epoch:Q", title=tx["epoch"]), y=alt.Y("AUC:Q", title="AUC", scale=alt.Scale(zero=False)),
-        tooltip=["model:N", "epoch:Q", alt.Tooltip("AUC:Q", format=".4f")])
-    mark = alt.Chart(best).mark_point(size=220, shape="diamond", filled=True, color="#d62728").encode(
-        x="epoch:Q", y="AUC:Q", tooltip=["model:N", "epoch:Q", alt.Tooltip("AUC:Q", format=".4f")])
-    return alt.layer(line, mark).properties(width=width, height=height, title=tx["curve_title"]).configure(font=FONT)
+    recs = []
+    for r in rows:
+        for metric, value, iv in (("AUC", r.get("auc"), r.get("auc_interval")),
+                                  (f"TAR @ FAR {far:g}", r.get("tar"), r.get("tar_interval"))):
+            if value is None:
+                continue
+            low = iv.get("low") if iv else None
+            high = iv.get("high") if iv else None
+            recs.append({"model": r["name"], "epoch": int(r["epoch"]), "metric": metric, "value": float(value),
+                         "low": float(low) if low is not None else float(value),
+                         "high": float(high) if high is not None else float(value)})
+    df = pd.DataFrame(recs, columns=["model", "epoch", "metric", "value", "low", "high"]).sort_values("epoch")
+    panels = []
+    for metric in dict.fromkeys(df["metric"]):
+        d = df[df["metric"] == metric]
+        best = d.loc[[d["value"].idxmax()]]
+        tip = ["model:N", "epoch:Q", alt.Tooltip("value:Q", title=metric, format=".4f"),
+               alt.Tooltip("low:Q", title="95% low", format=".4f"), alt.Tooltip("high:Q", title="95% high", format=".4f")]
+        base = alt.Chart(d).encode(x=alt.X("epoch:Q", title=tx["epoch"]))
+        band = base.mark_errorbar(ticks=True, color="#7f7f7f").encode(
+            y=alt.Y("low:Q", title=metric, scale=alt.Scale(zero=False)), y2="high:Q")
+        line = base.mark_line(point=True, strokeWidth=2.2).encode(y=alt.Y("value:Q", title=metric), tooltip=tip)
+        mark = alt.Chart(best).mark_point(size=220, shape="diamond", filled=True, color="#d62728").encode(
+            x="epoch:Q", y="value:Q", tooltip=tip)
+        panels.append(alt.layer(band, line, mark).properties(width=width // 2 - 20, height=height))
+    return alt.hconcat(*panels).properties(title=tx["curve_title"]).configure(font=FONT)

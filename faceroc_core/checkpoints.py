@@ -8,6 +8,7 @@ A ``.pth``/``.pt`` file is read only with ``torch.load(..., weights_only=True)``
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ModelError, first_line
@@ -19,7 +20,20 @@ WRAPPER_KEYS = ("state_dict", "net_state_dict", "model_state_dict", "model", "ne
 STRIP_PREFIXES = ("module.", "_orig_mod.", "model.", "trunk.", "backbone.", "net.", "encoder.")
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a checkpoint file holds that FaceROC uses: its tensors, and its own ``epoch`` entry when it has one."""
+
+    state_dict: dict
+    epoch: int | None = None
+
+
 def load_state_dict(path) -> dict:
+    """The tensors of a checkpoint file (:func:`load_checkpoint`)."""
+    return load_checkpoint(path).state_dict
+
+
+def load_checkpoint(path) -> Checkpoint:
     """Load tensors from a ``.pth``/``.pt`` file with ``weights_only=True`` and unwrap it.
 
     Checkpoint dicts (``{"epoch": ..., "state_dict": {...}}`` and the like) are
@@ -44,11 +58,13 @@ def load_state_dict(path) -> dict:
                          hint="save model.state_dict() (torch.save(model.state_dict(), 'model.pth')) or upload an ONNX export") from None
     except Exception as e:
         raise _not_torch(path, e) from None
+    from .epochs import epoch_in_checkpoint
+
     sd = _unwrap(obj)
     if sd is None:
         raise ModelError("holds no tensors (expected a state_dict: parameter names -> tensors)", path=str(path),
                          hint="save model.state_dict()")
-    return _strip_prefixes(sd)
+    return Checkpoint(state_dict=_strip_prefixes(sd), epoch=epoch_in_checkpoint(obj))
 
 
 def _not_torch(path, e: Exception) -> ModelError:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options, store_run
+from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options
 from .decide import DEFAULT_DEV_FRACTION
 from .errors import FaceROCError, ScoresError
 from .groups import read_groups_csv
@@ -177,7 +177,8 @@ def cmd_evaluate(ns) -> int:
                 groups=read_groups_csv(ns.groups) if ns.groups else None, pairs=pairs, dask=ns.dask,
                 gallery=ns.gallery, target_far=ns.target_far, dev_images=ns.dev_images, prior=ns.prior,
                 dev_fraction=ns.dev_fraction if ns.dev_fraction is not None else (
-                    DEFAULT_DEV_FRACTION if ns.threshold_file and not ns.dev_images else None))
+                    DEFAULT_DEV_FRACTION if ns.threshold_file and not ns.dev_images else None),
+                store=not ns.no_store, dataset_name=Path(str(ns.images or ds_cfg.get("path"))).name)
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -189,7 +190,6 @@ def cmd_evaluate(ns) -> int:
             from .report import html_report
 
             Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
-        run_id = None if ns.no_store or not ev.models else store_run(ev, images, labels, ds_cfg.get("identities"), roc=ns.roc)
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.threshold_file:
         import json
@@ -202,8 +202,8 @@ def cmd_evaluate(ns) -> int:
     if ns.preview:
         write_previews(ev, ns.preview)
     _print_summary(ev, quiet=ns.quiet)
-    if run_id and not ns.quiet:
-        print(f"stored as run {run_id} (faceroc history show {run_id})", file=sys.stderr)
+    if ev.run_id and not ns.quiet:
+        print(f"stored as run {ev.run_id} (faceroc history show {ev.run_id})", file=sys.stderr)
     if not ev.models:
         print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
         return 2
@@ -541,6 +541,8 @@ def parser() -> argparse.ArgumentParser:
     hs.add_argument("action", choices=("list", "show", "rm"))
     hs.add_argument("id", nargs="?", help="a run id (32 hex digits)")
     hs.add_argument("--json", action="store_true", help="print JSON")
+    hs.add_argument("--html", metavar="OUT.html", help="show: write the run's report (one offline HTML page)")
+    hs.add_argument("--lang", choices=["en", "ja"], default="en", help="the report's language")
     hs.set_defaults(func=cmd_history)
     wt = sub.add_parser("watch", help="evaluate every new checkpoint of a folder as it arrives (beside a training job)")
     wt.add_argument("folder", metavar="CKPT_DIR")

@@ -43,25 +43,6 @@ def cmd_verify(ns) -> int:
     return 0
 
 
-def store_run(ev, images, labels, identities, *, roc) -> str | None:
-    """Keep the run in the store (:mod:`.store`): its JSON, the dataset's fingerprint, each model's epoch.  A store
-    that cannot be written costs the run nothing but a warning."""
-    from .dataset import scan_folder
-    from .epochs import epoch_of
-    from .report import to_dict
-    from .store import Store, dataset_fingerprint
-
-    try:
-        ds = scan_folder(images, labels=labels, identities=identities)
-        fp = dataset_fingerprint(ds, protocol=getattr(ev.dataset, "protocol", None))
-        with Store() as store:
-            return store.save(to_dict(ev, roc=roc), fingerprint=fp, dataset_name=Path(str(images)).name,
-                              epochs={r.name: epoch_of(r.source) for r in ev.models})
-    except Exception as e:  # sqlite3.Error and the like: never lose the run's own outputs over the store
-        print(f"faceroc: the run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
-        return None
-
-
 def cmd_history(ns) -> int:
     """``faceroc history list|show|rm``: the stored runs."""
     import json
@@ -87,6 +68,15 @@ def cmd_history(ns) -> int:
             print(f"removed run {ns.id}", file=sys.stderr)
             return 0
         result = store.get(ns.id)
+        if ns.html:
+            from .report import html_report
+            from .restore import evaluation_from_dict
+
+            ds = result.get("dataset", {})
+            title = f"FaceROC — {ds.get('root') or 'run'} ({result.get('created', '')[:10]})"
+            Path(ns.html).write_text(html_report(evaluation_from_dict(result), lang=ns.lang, title=title),
+                                     encoding="utf-8")
+            print(f"wrote {ns.html}", file=sys.stderr)
         if ns.json:
             print(json.dumps(result, indent=1))
         else:
@@ -98,11 +88,10 @@ def cmd_history(ns) -> int:
 
 def cmd_watch(ns) -> int:
     """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
-    from .epochs import epoch_of
     from .watch import arrivals, leaderboard_line
 
     common = model_options(ns)
-    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir)
+    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir, dataset_name=Path(str(ns.images)).name)
     best: float | None = None
     n = 0
     print(f"watching {ns.folder} for checkpoints (Ctrl-C stops)", file=sys.stderr)
@@ -113,8 +102,7 @@ def cmd_watch(ns) -> int:
                 print(f"{a.path.name}: {ev.failures[0].error}", file=sys.stderr)
             else:
                 r = ev.models[0]
-                store_run(ev, ns.images, ns.labels, None, roc="bounded")
-                print(leaderboard_line(r.name, epoch_of(a.path), r.auc, r.tar(1e-3).tar, best), flush=True)
+                print(leaderboard_line(r.name, r.epoch, r.auc, r.tar(1e-3).tar, best), flush=True)
                 best = r.auc if best is None else max(best, r.auc)
             n += 1
             if ns.exit_after and n >= ns.exit_after:

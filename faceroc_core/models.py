@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .archmatch import build_timm_model, infer_architecture
 from .cache import default_cache_dir
-from .checkpoints import load_state_dict
+from .checkpoints import load_checkpoint, load_state_dict
 from .errors import ModelError
 from .export import EXPORT_TOLERANCE, ExportCheck, export_to_onnx, verify_export
 from .images import file_hash
@@ -40,6 +40,7 @@ class PreparedModel:
     arch: str | None = None
     export_check: ExportCheck | None = None
     notes: tuple[str, ...] = field(default=())
+    epoch: int | None = None  # a checkpoint's own "epoch" entry
 
     @property
     def identity(self) -> str:
@@ -155,7 +156,8 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
         raise ModelError(f"unsupported model file type {path.suffix.lower() or '(none)'}", path=str(path),
                          hint="upload an .onnx export or a PyTorch state_dict (.pth/.pt)")
     sha = file_hash(path)
-    sd = load_state_dict(path)
+    checkpoint = load_checkpoint(path)
+    sd = checkpoint.state_dict
     notes: list[str] = []
     if arch is None:
         inferred = infer_checkpoint(sd, source=str(path))
@@ -193,4 +195,4 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
             progress(Stage.EXPORT, 1, 1, display)
     info = _inspect_guarded(onnx_path, sessions, limits)
     return PreparedModel(name=display, source=str(path), kind="pth", onnx_path=onnx_path, sha256=sha, info=info,
-                         arch=arch, export_check=check, notes=tuple(notes))
+                         arch=arch, export_check=check, notes=tuple(notes), epoch=checkpoint.epoch)

@@ -189,6 +189,9 @@ class RunOptions:
         prior: the share of same-person pairs the calibrated probability assumes (default: the dev set's).
         dask: count the pairs (and embed the images) on a Dask cluster (``"local"``, a scheduler address or a
             ``Client``; :mod:`.cluster`).
+        store: keep the run in the run store (:mod:`.store`; ``--no-store`` on the command line is False);
+            :attr:`~faceroc_core.results.Evaluation.run_id` is its id.
+        dataset_name: the test set's name in the store (default: its folder's name).
     """
 
     labels: str = "auto"
@@ -208,6 +211,8 @@ class RunOptions:
     target_far: str = "1e-3"
     prior: float | None = None
     dask: Any = field(default=None, hash=False)
+    store: bool = True
+    dataset_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.labels not in ("auto", "folder", "prefix"):

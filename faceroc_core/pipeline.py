@@ -146,7 +146,8 @@ def evaluate(images, specs: Sequence[ModelSpec], options: RunOptions | None = No
 
     Returns:
         An :class:`Evaluation`: metrics per model that ran (:meth:`Evaluation.ranked` best first), and a
-        :class:`ModelFailure` with the reason for every model that did not.
+        :class:`ModelFailure` with the reason for every model that did not.  It is kept in the run store
+        (:mod:`.store`; its :attr:`~Evaluation.run_id`) unless ``store=False``.
 
     Raises:
         DatasetError: the folder cannot be evaluated (no images, one identity, no same-person pair).
@@ -181,8 +182,13 @@ def evaluate(images, specs: Sequence[ModelSpec], options: RunOptions | None = No
                 ds_dev = scan_folder(opts.dev_images, labels=opts.labels)
                 dev = embed_dataset(ds_dev, prepared, opts, progress=progress, session_factory=session_factory,
                                     client=client)
-            return measure_run(ds, run, failures=failures, options=opts, progress=progress, t0=t0, pairs=protocol,
-                               client=client, dev=dev)
+            ev = measure_run(ds, run, failures=failures, options=opts, progress=progress, t0=t0, pairs=protocol,
+                             client=client, dev=dev)
+        if opts.store and ev.models:
+            from .store import remember
+
+            ev = replace(ev, run_id=remember(ev, ds, name=opts.dataset_name))
+        return ev
     finally:
         for leftover in sessions.values():  # workers of models that never ran
             leftover.close()
@@ -261,7 +267,8 @@ def measure_run(ds: Dataset, run: EmbeddingRun, *, failures=(), options: RunOpti
                        + (f": {named}" if named else "; see the skipped images")))
             continue
         source = ModelSource(sha256=m.sha256, info=m.info, preprocessing=me.preprocessing, arch=m.arch,
-                             export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None)
+                             export_max_abs_diff=m.export_check.max_abs_diff if m.export_check else None,
+                             epoch=getattr(m, "epoch", None))
         inputs.append(ModelInput(name=m.name, source=m.source, kind=m.kind, rows=np.flatnonzero(v),
                                  embeddings=me.embeddings[v], model=source, notes=m.notes, skipped=me.failed,
                                  from_cache=me.from_cache, preview=_preview(ds, run, me, samples),

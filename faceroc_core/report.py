@@ -61,6 +61,7 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         "kind": r.kind,
         "sha256": r.sha256 or None,
         "arch": r.arch,
+        "epoch": r.epoch,
         "auc": r.auc,
         "eer": r.eer.eer,
         "eer_threshold": _num(r.eer.threshold),
@@ -92,6 +93,9 @@ def model_dict(r: ModelResult, *, roc: str | None = "bounded") -> dict:
         }
         # DET: the same points (and thresholds) as the ROC, as false non-match against false match rate
         d["det"] = {"fmr": c.fpr.tolist(), "fnmr": (1.0 - c.tpr).tolist()}
+    # the pair scores' histograms (the score distribution charts; a stored run draws them again)
+    d["score_histogram"] = {"edges": r.hist_edges.tolist(), "genuine": r.genuine_hist.tolist(),
+                            "impostor": r.impostor_hist.tolist()}
     if r.accuracy_10fold is not None:
         d["accuracy_10fold"] = _tenfold(r.accuracy_10fold)
     if r.identification is not None:

@@ -19,6 +19,7 @@ from . import metrics as M
 from .dataset import Skipped
 from .decide import Decision
 from .diagnose import Disagreement, HardPair, Person, Suspect
+from .epochs import epoch_of
 from .errors import FaceROCError
 from .export import ExportCheck
 from .groups import GroupResult
@@ -130,6 +131,7 @@ class ModelSource:
     preprocessing: Preprocessing
     arch: str | None = None  # the timm architecture of a .pth
     export_max_abs_diff: float | None = None  # PyTorch against the ONNX export, for a .pth
+    epoch: int | None = None  # a checkpoint's own "epoch" entry ({"epoch": 68, "state_dict": ...})
 
     @property
     def flip(self) -> bool:
@@ -193,6 +195,13 @@ class ModelResult:
     @property
     def sha256(self) -> str:
         return self.model.sha256 if self.model else ""
+
+    @property
+    def epoch(self) -> int | None:
+        """The training epoch: from the file name (:func:`~faceroc_core.epochs.epoch_of`), else the checkpoint's
+        own ``epoch`` entry, else None."""
+        named = epoch_of(self.source)
+        return named if named is not None else (self.model.epoch if self.model else None)
 
     @property
     def info(self) -> OnnxInfo | None:
@@ -267,6 +276,7 @@ class Evaluation:
     comparisons: tuple = ()  # uncertainty.PairedComparison, best model vs each other one
     uncertainty_note: str | None = None  # why intervals or paired comparisons are missing, when they are
     disagreements: tuple[Disagreement, ...] = ()  # the best model against each other one scored on the same images
+    run_id: str | None = None  # its id in the run store (faceroc_core.store) when it was kept there
 
     @property
     def auc_intervals(self) -> dict:

@@ -3,9 +3,9 @@ import streamlit as st
 
 from faceroc_core.charts import det_chart, distribution_charts, roc_chart
 from faceroc_core.errors import FaceROCError
-from ui import state
+from ui import history, state
 from ui.i18n import lang, t
-from ui.runner import Job, load_demo_result, run_job
+from ui.runner import Job, load_demo_result, run_job, run_queue
 from ui.views import (
     confusion_frame,
     halt,
@@ -25,25 +25,6 @@ from ui.views import (
 st.title(t("compare.title"))
 st.caption(t("app.tagline"))
 
-usable = [state.resolved(m) for m in state.models() if not m.error]
-faces = state.faces()
-if not usable or faces is None:
-    st.warning(t("compare.need"))
-    halt()
-
-job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error),
-          groups=st.session_state.get("groups_csv"), gallery=st.session_state.get("gallery"),
-          dev_fraction=0.5 if st.session_state.get("dev_split") else None)
-key = job.key()
-result = st.session_state.get("result")
-if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
-    stored = load_demo_result(key)  # computed once at set-up: the first screen needs no run
-    if stored is not None:
-        result = st.session_state["result"] = (key, stored)
-        st.session_state["result_stored"] = True
-        st.session_state["result_root"] = faces.root
-clicked = st.button(t("compare.run"), type="primary", key="run") or bool(st.session_state.pop("run_now", False))
-
 
 def _cancel():
     st.session_state["cancelled"] = True
@@ -52,8 +33,14 @@ def _cancel():
 def _run() -> None:
     """Run the job with its progress bars in one slot that is cleared when it is done."""
     slot = st.empty()
-    with slot.container():
+    queue = run_queue()
+    with slot.container(), queue.ticket() as ticket:  # leaving the page or Cancel gives the place back
         st.button(t("compare.cancel"), key="cancel_run", on_click=_cancel)
+        if not ticket.admitted(timeout=0):
+            note = st.empty()
+            while not ticket.admitted(timeout=0.5):  # each note is a point where Cancel or a closed tab stops it
+                note.info(t("compare.queued", place=ticket.place, n=queue.slots), icon=":material/hourglass_top:")
+            note.empty()
         try:
             ev = run_job(job)
         except FaceROCError as e:
@@ -73,29 +60,60 @@ def _run() -> None:
     if ev.models:  # every run remembered (History); the files themselves never are
         from faceroc_core.epochs import epoch_of
         from faceroc_core.report import to_dict
-        from ui import history
         from ui.runner import load_dataset
 
         try:
             fp = history.content_fingerprint(faces.fingerprint(), load_dataset(faces), ev.dataset.protocol)
-            history.save_run(to_dict(ev), fp, faces.display, {m.name: epoch_of(m.filename) for m in job.models})
+            named = {m.name: epoch_of(m.filename) for m in job.models}  # else the checkpoint's own epoch entry
+            history.save_run(to_dict(ev), fp, faces.display, {k: v for k, v in named.items() if v is not None})
         except FaceROCError:
             pass
 
 
-if clicked:
-    st.session_state.pop("cancelled", None)
-if st.session_state.get("cancelled"):
-    # a click on Cancel stopped the run at its next step; its worker processes were closed on the way out
-    st.info(t("compare.cancelled"), icon=":material/cancel:")
-    if result is None:
+result = st.session_state.get("result")
+opened = result is not None and str(result[0]).startswith("run:")  # a stored run, by link or after a reload
+if st.session_state.get("link_error"):
+    st.error(t("history.link_failed", err=plain(st.session_state["link_error"])), icon=":material/error:")
+if opened:
+    info = st.session_state.get("opened_info", {})
+    st.info(t("history.opened_how", name=plain(str(info.get("name", ""))), when=info.get("when", ""),
+              n=info.get("n", 0)), icon=":material/link:")
+    st.button(t("history.close"), key="close_run", on_click=history.close_linked)
+    faces = None
+    key = result[0]
+else:
+    usable = [state.resolved(m) for m in state.models() if not m.error]
+    faces = state.faces()
+    if not usable or faces is None:
+        st.warning(t("compare.need"))
         halt()
-elif clicked or (result is None and st.session_state.get("is_demo")):
-    _run()  # new data waits for the Run button; only the demo starts by itself
-    result = st.session_state["result"]
-elif result is None:
-    st.info(t("compare.ready", n=len(usable), faces=plain(faces.display)), icon=":material/play_arrow:")
-    halt()
+
+    job = Job(tuple(usable), faces, refused=tuple(m for m in state.models() if m.error),
+              groups=st.session_state.get("groups_csv"), gallery=st.session_state.get("gallery"),
+              dev_fraction=0.5 if st.session_state.get("dev_split") else None)
+    key = job.key()
+    if result is None and st.session_state.get("is_demo") and st.session_state.get("demo_models"):
+        stored = load_demo_result(key)  # computed once at set-up: the first screen needs no run
+        if stored is not None:
+            result = st.session_state["result"] = (key, stored)
+            st.session_state["result_stored"] = True
+            st.session_state["result_root"] = faces.root
+    clicked = st.button(t("compare.run"), type="primary", key="run") or bool(st.session_state.pop("run_now", False))
+
+
+    if clicked:
+        st.session_state.pop("cancelled", None)
+    if st.session_state.get("cancelled"):
+        # a click on Cancel stopped the run at its next step; its worker processes were closed on the way out
+        st.info(t("compare.cancelled"), icon=":material/cancel:")
+        if result is None:
+            halt()
+    elif clicked or (result is None and st.session_state.get("is_demo")):
+        _run()  # new data waits for the Run button; only the demo starts by itself
+        result = st.session_state["result"]
+    elif result is None:
+        st.info(t("compare.ready", n=len(usable), faces=plain(faces.display)), icon=":material/play_arrow:")
+        halt()
 
 rkey, ev = result
 if rkey != key:
@@ -105,6 +123,8 @@ if not ev.models:
     halt()
 st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.dataset.n_impostor, s=ev.seconds)
            + (" " + t("compare.stored") if st.session_state.get("result_stored") else ""))
+if st.session_state.get("result_run") and not opened:  # this session's run, stored: its link to hand over
+    st.caption(t("history.share", link=f"?run={st.session_state['result_run']}"))
 
 ranked = ev.ranked()
 best = ranked[0]
@@ -128,7 +148,8 @@ else:
 
 st.subheader(t("compare.table"))
 show_metrics_table(ev)
-show_field_protocols(ranked, key="compare_field", root=faces.root if rkey == key else None)
+root = faces.root if faces is not None and rkey == key else None  # the faces on disk are the ones that were scored
+show_field_protocols(ranked, key="compare_field", root=root)
 
 st.subheader(t("compare.threshold"))
 st.slider(t("compare.threshold"), min_value=lo, max_value=hi, step=0.001, format="%.3f", key="threshold",
@@ -153,7 +174,6 @@ st.altair_chart(distribution_charts(ranked, threshold=thr, lang=lang(), width=76
 
 st.subheader(t("why.title"))
 st.caption(t("why.how"))
-root = faces.root if rkey == key else None  # the faces on disk are the ones that were scored
 names = [r.name for r in ranked]
 pick = st.selectbox(t("why.model"), names, key="why_model", format_func=str) if len(names) > 1 else names[0]
 r = ranked[names.index(pick)] if pick in names else best
@@ -177,6 +197,6 @@ for d in ev.disagreements:
 if any(x.subgroups for x in ranked):
     show_groups(ranked)
 
-if rkey == key:  # the faces on screen are the ones that were scored
-    show_suspects(ev, faces.root)
+if root is not None:  # the faces on screen are the ones that were scored
+    show_suspects(ev, root)
 show_left_out(ev)

@@ -1,6 +1,7 @@
 """Streamlit AppTest: every page, on the bundled demo and with uploads."""
 import io
 import json
+import threading
 import zipfile
 from pathlib import Path
 
@@ -608,17 +609,48 @@ def test_history_lists_the_run_its_leaderboard_and_training_curve_and_a_link_ope
     assert list(board["model"]) == ["C · epoch 60", "B · epoch 18 (.pth)", "A · epoch 6"]
     assert list(board["epoch"]) == [60, 18, 6]
     assert any("The training run as a curve" in s.value for s in at.subheader)
-    assert "AUC over the training run" in json.dumps(chart_specs(at))
+    assert "AUC and TAR over the training run" in json.dumps(chart_specs(at))
     run_id = runs["link"][0].removeprefix("?run=")
     other = AppTest.from_file(APP, default_timeout=TIMEOUT)  # someone else, with the link
     other.query_params["run"] = run_id
     other.run()
-    assert not other.exception
-    assert any("Run opened by link" in s.value for s in other.subheader)
+    assert not other.exception  # the link opens Compare with the stored run, read-only
+    assert any("A stored run, read-only" in i.value for i in other.info)
     table = next(d.value for d in other.dataframe if "AUC" in d.value.columns)
-    assert len(table) == 3 and "ROC curves" in json.dumps(chart_specs(other))
+    assert list(table.iloc[:, 0].astype(str).str.contains("epoch 60")) [0] and len(table) == 3
+    specs = json.dumps(chart_specs(other))
+    assert "True accept rate (TAR)" in specs and "cosine similarity" in specs  # the ROC and the score distributions
+    other.switch_page("pages/report.py").run()
+    assert not other.exception
+    assert {"dl_html", "dl_csv", "dl_json"} <= {b.key for b in other.get("download_button")}
+    assert len([c for c in other.markdown if c.value.startswith("#### ")]) == 3  # a verdict per model
+    other.switch_page("pages/history.py").run()
+    assert any(run_id[:8] in json.dumps(d.value.to_dict()) for d in other.dataframe)  # now in its own list
+    bogus = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    bogus.query_params["run"] = "0" * 31 + "z"
+    bogus.run()
+    assert not bogus.exception and any("could not be opened" in e.value for e in bogus.error)
     stranger = AppTest.from_file(APP, default_timeout=TIMEOUT)  # no link: another session sees only its own runs
     stranger.run()
     stranger.switch_page("pages/history.py").run()
     theirs = next(d.value for d in stranger.dataframe if "link" in d.value.columns)
     assert not set(theirs["link"]) & set(runs["link"])
+
+
+def test_a_comparison_waits_for_a_free_slot_and_then_runs():
+    from ui.runner import run_queue
+
+    queue = run_queue()  # the server's one line (the same object the pages use)
+    held = [queue.ticket() for _ in range(queue.slots)]  # every slot taken by other people's comparisons
+    assert all(t.admitted(timeout=0) for t in held)
+    waited = queue.waited
+    timer = threading.Timer(3.0, lambda: [t.release() for t in held])
+    timer.start()
+    try:
+        at = run_compare(start())
+    finally:
+        timer.cancel()
+        for t in held:
+            t.release()
+    assert not at.exception and queue.waited == waited + 1  # it stood in line, then ran
+    assert at.get("vega_lite_chart") and queue.running == 0

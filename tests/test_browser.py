@@ -32,10 +32,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+def _serve(tmp_path, **extra):
+    """``streamlit run app.py`` on a free port (its caches in ``tmp_path``); its URL, until the caller is done."""
     port = free_port()
-    env = dict(os.environ, FACEROC_CACHE=str(tmp_path / "cache"), FACEROC_SESSION_DIR=str(tmp_path / "sessions"))
+    env = dict(os.environ, FACEROC_CACHE=str(tmp_path / "cache"), FACEROC_SESSION_DIR=str(tmp_path / "sessions"),
+               **extra)
     log = open(tmp_path / "server.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
@@ -59,6 +60,11 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    yield from _serve(tmp_path)
 
 
 def open_demo(p, server):
@@ -271,4 +277,58 @@ def test_a_bin_gives_the_ten_fold_accuracy_and_a_gallery_the_cmc_chart(server, t
         expect(page.get_by_text("Identification (1:N)")).to_be_visible()
         expect(page.locator('[data-testid="stVegaLiteChart"]').get_by_text("CMC curves", exact=False)).to_be_visible()
         page.screenshot(path=str(tmp_path / "ident.png"), full_page=True)
+        browser.close()
+
+
+@pytest.fixture
+def history_server(tmp_path):
+    """Two command-line runs of the demo's three checkpoints on its faces (the store of this test), then the app
+    of a single-user install (FACEROC_HISTORY=all, as make run starts it)."""
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-m", "faceroc_core", "evaluate", "--config", "demo/demo.toml",
+                            "--cache-dir", str(tmp_path / "cache"), "-q", "--json", str(tmp_path / "cli.json")],
+                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0, r.stderr
+    yield from _serve(tmp_path, FACEROC_HISTORY="all")
+
+
+def test_a_reload_keeps_the_result_cli_runs_are_on_history_and_a_link_opens_a_run_elsewhere(history_server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from faceroc_core.store import Store
+
+    expect.set_options(timeout=180_000)
+    cli_runs = Store().list()
+    assert len(cli_runs) == 2 and cli_runs[0]["dataset"]["fingerprint"] == cli_runs[1]["dataset"]["fingerprint"]
+    with sync_playwright() as p:
+        browser, page, nav = open_demo(p, history_server)  # the demo's own run is stored too, and linked
+        expect(page.get_by_text("Link to this result", exact=False)).to_be_visible()
+        assert "run=" in page.url
+        page.reload()  # a reload keeps the result that was on screen: the stored run, read-only
+        expect(page.get_by_text("A stored run, read-only", exact=False)).to_be_visible()
+        expect(page.locator('[data-testid="stVegaLiteChart"]').first.locator("svg.marks g.mark-line path")
+               ).to_have_count(4)
+
+        nav.get_by_text("History", exact=True).click()
+        expect(page.get_by_text("Leaderboard on these faces", exact=False)).to_be_visible()
+        grids = page.locator('[data-testid="stDataFrame"]')
+        expect(grids.first.locator("[role=gridcell]").filter(has_text=cli_runs[0]["id"][:8])).to_have_count(1)
+        board = grids.nth(1)  # two CLI runs and the demo's own: one leaderboard, each model once
+        expect(board.locator("[role=row]").filter(has=page.locator("[role=gridcell]"))).to_have_count(3)
+        curve = page.locator('[data-testid="stVegaLiteChart"]').filter(has_text="over the training run")
+        expect(curve).to_have_count(1)
+        points = curve.locator('path[aria-roledescription="point"]')
+        expect(points.first).to_be_attached()
+        labels = [points.nth(k).get_attribute("aria-label") or "" for k in range(points.count())]
+        epochs = [int(x.split("epoch: ")[1].split(";")[0]) for x in labels if "epoch: " in x and "model: " in x]
+        assert epochs[:3] == [6, 18, 60], labels  # the AUC panel's line: the demo's three epochs in order
+
+        other = browser.new_context(viewport={"width": 1400, "height": 2400})  # a colleague, with the link
+        theirs = other.new_page()
+        theirs.goto(f"{history_server}/?run={cli_runs[1]['id']}")
+        expect(theirs.get_by_text("A stored run, read-only", exact=False)).to_be_visible()
+        chart = theirs.locator('[data-testid="stVegaLiteChart"]').first
+        expect(chart.locator("svg.marks g.mark-line path")).to_have_count(4)  # three models + the chance line
+        other.close()
+
         browser.close()

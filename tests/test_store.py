@@ -83,9 +83,9 @@ def test_an_older_schema_is_migrated_in_place(tmp_path):
     con.commit()
     con.close()
     s = Store(db)
-    assert s._db.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert s._db.execute("SELECT version FROM schema_version").fetchone()[0] == SCHEMA_VERSION == 3
     assert [r["id"] for r in s.list()] == ["a" * 32] and s.get("a" * 32) == {"models": []}
-    assert "protocol" in [c[1] for c in s._db.execute("PRAGMA table_info(runs)")]
+    assert {"protocol", "stamp"} <= {c[1] for c in s._db.execute("PRAGMA table_info(runs)")}
     s._db.execute("UPDATE schema_version SET version = 99")
     s.close()
     with pytest.raises(FaceROCError, match="newer FaceROC"):

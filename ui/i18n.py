@@ -26,12 +26,22 @@ S: dict[str, dict[str, str]] = {
                      "ja": "保存された実行はまだありません。比較を実行するか、コマンドラインで faceroc evaluate を実行してください。"},
     "history.runs": {"en": "Runs", "ja": "実行"},
     "history.opened": {"en": "Run opened by link: {name}", "ja": "リンクで開いた実行: {name}"},
+    "history.opened_how": {"en": "A stored run, read-only: {name}, {when} ({n} model(s)). Compare and Report show it with "
+                                 "its charts, verdicts and downloads; the faces themselves are not stored.",
+                           "ja": "保存された実行（閲覧のみ）: {name}、{when}（モデル {n} 個）。比較とレポートのページに、グラフ・判定・ダウンロードと共に表示されます。顔画像そのものは保存されていません。"},
+    "history.pick": {"en": "Models to draw together (from any run on these faces)", "ja": "並べて描くモデル（この顔データでのどの実行からでも）"},
+    "history.open_compare": {"en": "Show it on Compare", "ja": "比較ページで表示"},
+    "history.close": {"en": "Start my own comparison", "ja": "自分の比較を始める"},
+    "history.link_failed": {"en": "The run of this link could not be opened: {err}", "ja": "このリンクの実行を開けませんでした: {err}"},
+    "history.share": {"en": "Link to this result (read-only, for anyone with the link): {link}",
+                      "ja": "この結果へのリンク（閲覧のみ、リンクを知る人が開けます）: {link}"},
     "history.board": {"en": "Leaderboard on these faces ({name})", "ja": "この顔データでの順位（{name}）"},
     "history.board_none": {"en": "No stored run on exactly these faces yet.", "ja": "この顔データでの保存済みの実行はまだありません。"},
     "history.curve": {"en": "The training run as a curve", "ja": "学習の推移"},
-    "history.curve_how": {"en": "Checkpoints with an epoch in their file name (epoch18, 169epoch, e018, _ep60, -18.pth): "
-                                "AUC against epoch, the best one marked — did it overfit, and where should you stop?",
-                          "ja": "ファイル名にエポックがあるチェックポイント（epoch18、169epoch、e018、_ep60、-18.pth）: エポックごとの AUC、最良の点に印。過学習したか、どこで止めるべきか。"},
+    "history.curve_how": {"en": "Checkpoints with an epoch — in their file name (epoch18, 169epoch, e018, _ep60, -18.pth) or in "
+                                "the checkpoint's own epoch entry: AUC and TAR against epoch with their 95% intervals over "
+                                "people, the best one marked — did it overfit, and where should you stop?",
+                          "ja": "エポックのあるチェックポイント（ファイル名の epoch18、169epoch、e018、_ep60、-18.pth、またはチェックポイント内の epoch）: エポックごとの AUC と TAR（人に関する 95% 区間付き）、最良の点に印。過学習したか、どこで止めるべきか。"},
     "history.col.when": {"en": "when", "ja": "日時"},
     "history.col.faces": {"en": "faces", "ja": "顔データ"},
     "history.col.images": {"en": "images", "ja": "画像数"},
@@ -214,6 +224,9 @@ S: dict[str, dict[str, str]] = {
     "compare.need": {"en": "Add at least one usable model and a folder of faces first.",
                      "ja": "先に使えるモデルを 1 つ以上と顔画像フォルダを用意してください。"},
     "compare.cancel": {"en": "Cancel", "ja": "キャンセル"},
+    "compare.queued": {"en": "Waiting for a free slot: your comparison is number {place} in line (this server runs at "
+                             "most {n} at once). It starts by itself; Cancel leaves the line.",
+                       "ja": "空きを待っています: あなたの比較は {place} 番目です（このサーバーで同時に実行するのは最大 {n} 件）。自動的に始まります。キャンセルで列を離れます。"},
     "compare.cancelled": {"en": "The comparison was cancelled. Press “Run the comparison” to start it again.",
                           "ja": "比較をキャンセルしました。もう一度始めるには「比較を実行」を押してください。"},
     "compare.stale": {"en": "Models or faces changed since the last run.", "ja": "前回の実行後にモデルまたは顔画像が変わりました。"},

@@ -25,6 +25,7 @@ from faceroc_core.models import PreparedModel, prepare_model
 from faceroc_core.options import ModelSpec, RunOptions, resolve_preprocessing, spec_from_options
 from faceroc_core.pipeline import Evaluation, ModelFailure, embed_dataset, measure_run, prepare_all, protocol_of
 from faceroc_core.progress import Stage
+from faceroc_core.slots import RunQueue, max_runs
 from faceroc_core.worker import Limits
 
 from .i18n import t
@@ -34,6 +35,12 @@ _logger = logging.getLogger(__name__)
 BATCH = 32
 # every model runs in its own worker process under these limits (stated on the Models page)
 LIMITS = Limits.of(os.environ.get("FACEROC_MODEL_TIMEOUT", "300"), os.environ.get("FACEROC_MODEL_MEMORY_GB", "4"))
+
+
+@st.cache_resource(show_spinner=False)
+def run_queue() -> RunQueue:
+    """The server's one line of comparisons: at most ``FACEROC_MAX_RUNS`` at once (:mod:`faceroc_core.slots`)."""
+    return RunQueue(max_runs())
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
