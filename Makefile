@@ -9,12 +9,12 @@ PORT   ?= 8501
 
 .PHONY: run test lint setup chromium postgresql bench demo-models clean
 
-# FaceROC is installed into .venv as a package (editable: the checkout's code runs), with its Dask, dev and
-# PostgreSQL-store extras
-$(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-dask.txt requirements-postgres.txt
+# FaceROC is installed into .venv as a package (editable: the checkout's code runs), with its Dask, dev,
+# PostgreSQL-store and MLflow extras
+$(STAMP): pyproject.toml requirements.txt requirements-dev.txt requirements-dask.txt requirements-postgres.txt requirements-mlflow.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dask,dev,postgres]"
+	$(BIN)/python -m pip install -q -e ".[dask,dev,postgres,mlflow]"
 	touch $(STAMP)
 
 # the demo's results, computed once so the dashboard's first screen shows its chart at once

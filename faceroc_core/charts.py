@@ -404,26 +404,6 @@ def rates_chart(results, thresholds: dict | None = None, *, lang: str = "en", wi
     return alt.layer(*layers).properties(width=width, height=height, title=tx["rates_title"]).configure(font=FONT)
 
 
-def stored_roc_chart(curves, *, lang: str = "en", width: int = 640, height: int = 420):
-    """ROC curves of stored runs: ``curves`` = ``(label, fpr, tpr)`` as the JSON keeps them, log-FAR axis."""
-    import altair as alt
-
-    tx = _tx(lang)
-    frames = [pd.DataFrame({"label": label, "FAR": np.asarray(f, float), "TAR": np.asarray(t, float)})
-              for label, f, t in curves]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["label", "FAR", "TAR"])
-    df = df[df["FAR"] > 0]
-    lo = int(np.floor(np.log10(df["FAR"].min()))) if len(df) else -4
-    labels = list(dict.fromkeys(df["label"]))
-    scale = _palette(labels)
-    lines = alt.Chart(df).mark_line(interpolate="step-after", strokeWidth=2.2).encode(
-        x=alt.X("FAR:Q", title=tx["far_log"], scale=alt.Scale(type="log", domain=[10.0 ** lo, 1]), axis=_log_axis(lo)),
-        y=alt.Y("TAR:Q", title=tx["tar"], scale=alt.Scale(domain=[0, 1])), order="FAR:Q",
-        color=alt.Color("label:N", title=tx["model"], scale=scale,
-                        legend=_legend()))
-    return alt.layer(lines).properties(width=width, height=height, title=tx["roc"]).configure(font=FONT)
-
-
 def training_curve_chart(rows, *, lang: str = "en", width: int = 640, height: int = 360, far: float = 1e-3):
     """AUC and TAR at ``far`` against epoch for checkpoints with an epoch, with their intervals over people and the
     best epoch marked: "did it overfit, and where should I stop?".  ``rows``: dicts with ``name``, ``epoch``,

@@ -9,19 +9,19 @@ import argparse
 import csv
 import sys
 import tempfile
-import tomllib
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 
-from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options
+from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options, to_mlflow
+from .config import load_config, load_dataset_config
 from .decide import DEFAULT_DEV_FRACTION
 from .errors import FaceROCError, ScoresError
 from .groups import read_groups_csv
 from .metrics import DEFAULT_FARS, check_far
 from .onnx_io import ONNX_SUFFIXES, TORCH_SUFFIXES
-from .options import MODEL_OPTIONS, OPTION_NAMES, ModelSpec, RunOptions, spec_from_options
+from .options import MODEL_OPTIONS, ModelSpec, RunOptions, spec_from_options
 from .pipeline import evaluate, evaluate_scores, unique_name
 from .progress import IMAGE_STAGES, Stage
 from .report import ROC_FORMS
@@ -39,49 +39,6 @@ def expand_model_paths(paths) -> list[Path]:
             out += found
         else:
             out.append(p)
-    return out
-
-
-def read_toml(path) -> dict:
-    p = Path(path)
-    try:
-        return tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise FaceROCError(f"cannot read the config ({e})", path=str(p)) from None
-
-
-def load_dataset_config(path) -> dict:
-    """The optional ``[dataset]`` table: ``path`` (relative to the config), ``labels``, ``identities``."""
-    p = Path(path)
-    ds = read_toml(p).get("dataset") or {}
-    if not isinstance(ds, dict):
-        raise FaceROCError("[dataset] must be a table", path=str(p))
-    out = dict(ds)
-    if "path" in out:
-        dp = Path(out["path"])
-        out["path"] = dp if dp.is_absolute() else p.parent / dp
-    return out
-
-
-def load_config(path) -> list[dict]:
-    """Per-model settings from TOML: ``[[model]]`` tables with ``path`` and any model option."""
-    p = Path(path)
-    data = read_toml(p)
-    models = data.get("model") or data.get("models")
-    if not isinstance(models, list) or not models:
-        raise FaceROCError("the config needs [[model]] tables, each with a path", path=str(p))
-    out = []
-    for i, m in enumerate(models):
-        if not isinstance(m, dict) or "path" not in m:
-            raise FaceROCError(f"[[model]] number {i + 1} has no path", path=str(p))
-        unknown = set(m) - set(OPTION_NAMES) - {"path"}
-        if unknown:
-            raise FaceROCError(f"[[model]] number {i + 1} has unknown keys {sorted(unknown)}; "
-                               f"allowed: path, {', '.join(OPTION_NAMES)}", path=str(p))
-        mp = Path(m["path"])
-        if not mp.is_absolute():
-            mp = p.parent / mp
-        out.append({**m, "path": mp})
     return out
 
 
@@ -186,10 +143,16 @@ def cmd_evaluate(ns) -> int:
             hint = alignment_hint(images, labels)
             if hint:
                 print(f"hint: {hint}", file=sys.stderr)
-        if ns.html:  # while the faces are at hand (a .zip is unpacked only for this run): thumbnails
+        page = None
+        if ns.html or ns.mlflow:  # while the faces are at hand (a .zip is unpacked only for this run): thumbnails
             from .report import html_report
 
-            Path(ns.html).write_text(html_report(ev, lang=ns.lang, images_root=images), encoding="utf-8")
+            page = html_report(ev, lang=ns.lang, images_root=images)
+            if ns.html:
+                Path(ns.html).write_text(page, encoding="utf-8")
+        if ns.mlflow and ev.models:
+            to_mlflow(ev, ns.mlflow, html=page, dataset_name=Path(str(ns.images or ds_cfg.get("path"))).name,
+                      quiet=ns.quiet)
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.threshold_file:
         import json
@@ -202,8 +165,6 @@ def cmd_evaluate(ns) -> int:
     if ns.preview:
         write_previews(ev, ns.preview)
     _print_summary(ev, quiet=ns.quiet)
-    if ev.run_id and not ns.quiet:
-        print(f"stored as run {ev.run_id} (faceroc history show {ev.run_id})", file=sys.stderr)
     if not ev.models:
         print(f"faceroc: no model could be evaluated: {ev.failures[0].error}", file=sys.stderr)
         return 2
@@ -254,6 +215,8 @@ def _print_summary(ev, *, quiet=False):
         print(f"faceroc: model {f.name} skipped: {f.error}", file=sys.stderr)
     if quiet:
         return
+    if ev.run_id:
+        print(f"stored as run {ev.run_id} (faceroc history show {ev.run_id})", file=sys.stderr)
     ds = ev.dataset
     if ds.label_mode != "scores":
         print(f"{ds.n_images} images, {ds.n_identities} identities, {ds.n_genuine:,} genuine / {ds.n_impostor:,} "
@@ -358,7 +321,8 @@ def cmd_scores(ns) -> int:
 
     groups = read_scores_csv(ns.file)
     try:
-        ev = evaluate_scores(groups, RunOptions(fars=_parse_fars(ns.far)))
+        ev = evaluate_scores(groups, RunOptions(fars=_parse_fars(ns.far), store=not ns.no_store,
+                                                dataset_name=Path(ns.file).name))
     except ScoresError as e:
         raise ScoresError(e.reason, path=ns.file, hint=e.hint) from None
     write_json(ev, ns.json, roc=ns.roc)
@@ -409,7 +373,8 @@ def cmd_embeddings(ns) -> int:
     groups = read_groups_csv(ns.groups) if ns.groups else None
     bars = _Bars(not ns.quiet)
     ev = evaluate_embeddings(named, RunOptions(fars=_parse_fars(ns.far), intervals=not ns.no_intervals,
-                                               groups=groups, dask=ns.dask, gallery=ns.gallery), progress=bars)
+                                               groups=groups, dask=ns.dask, gallery=ns.gallery,
+                                               store=not ns.no_store), progress=bars)
     bars.close()
     write_json(ev, ns.json, roc=ns.roc)
     if ns.csv:
@@ -477,6 +442,8 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--dev-fraction", type=float, metavar="F",
                     help="choose each model's threshold on this share of the people (seeded, people-disjoint) and "
                          f"measure it on the others (default {DEFAULT_DEV_FRACTION} with --threshold-file)")
+    ev.add_argument("--mlflow", metavar="URI", help="also log each model's metrics and the HTML report to this MLflow "
+                    "tracking server or folder (pip install \"faceroc[mlflow]\")")
     ev.add_argument("--no-store", action="store_true",
                     help="do not keep this run in the store ($FACEROC_HOME, default ~/.local/share/faceroc)")
     ev.add_argument("--dev-images", metavar="DIR",
@@ -503,6 +470,7 @@ def parser() -> argparse.ArgumentParser:
 
     sc = sub.add_parser("scores", help="measure your own scores: CSV with label (1/0), score[, model]")
     sc.add_argument("file")
+    sc.add_argument("--no-store", action="store_true", help="do not keep this run in the store")
     sc.add_argument("--json", required=True, metavar="OUT.json")
     sc.add_argument("--csv", metavar="OUT.csv")
     sc.add_argument("--roc", choices=ROC_FORMS, default="bounded", help=ROC_HELP)
@@ -514,6 +482,7 @@ def parser() -> argparse.ArgumentParser:
     em = sub.add_parser("embeddings", help="measure your own embeddings: one .npz per model with embeddings (N x d) "
                                            "and identities (N strings)")
     em.add_argument("files", nargs="+", metavar="MODEL.npz")
+    em.add_argument("--no-store", action="store_true", help="do not keep this run in the store")
     em.add_argument("--json", required=True, metavar="OUT.json")
     em.add_argument("--csv", metavar="OUT.csv")
     em.add_argument("--html", metavar="OUT.html")
@@ -546,7 +515,10 @@ def parser() -> argparse.ArgumentParser:
     hs.set_defaults(func=cmd_history)
     wt = sub.add_parser("watch", help="evaluate every new checkpoint of a folder as it arrives (beside a training job)")
     wt.add_argument("folder", metavar="CKPT_DIR")
-    wt.add_argument("--images", required=True, help="the labelled faces (as evaluate)")
+    wt.add_argument("--images", help="the labelled faces (as evaluate; or the [dataset] of --config)")
+    wt.add_argument("--config", metavar="TOML",
+                    help="[dataset] (the faces, labels, identities) and [[model]] options: an entry whose path is a "
+                         "checkpoint applies to it, one whose path is the watched folder to every checkpoint")
     wt.add_argument("--labels", choices=["auto", "folder", "prefix"], default="auto")
     _add_model_options(wt)
     wt.add_argument("--poll", type=float, default=2.0, metavar="S", help="seconds between looks at the folder")
@@ -554,6 +526,7 @@ def parser() -> argparse.ArgumentParser:
                     help="a file is read once it has not changed for this long (default 5 s)")
     wt.add_argument("--exit-after", type=int, metavar="N", help="stop after N evaluations")
     wt.add_argument("--cache-dir")
+    wt.add_argument("--mlflow", metavar="URI", help="also log each checkpoint to this MLflow tracking server or folder")
     wt.set_defaults(func=cmd_watch)
     return ap
 

@@ -43,6 +43,21 @@ def cmd_verify(ns) -> int:
     return 0
 
 
+def to_mlflow(ev, uri: str, *, html: str | None, dataset_name: str, quiet: bool = False) -> str | None:
+    """``--mlflow URI``: the evaluation logged there (:mod:`.tracking`); a tracking server that cannot be reached
+    costs the run nothing but a message."""
+    from .tracking import log_to_mlflow
+
+    try:
+        run = log_to_mlflow(ev, uri, html=html, dataset_name=dataset_name)
+    except FaceROCError as e:
+        print(f"faceroc: {e}", file=sys.stderr)
+        return None
+    if not quiet:
+        print(f"logged to MLflow as run {run}", file=sys.stderr)
+    return run
+
+
 def cmd_history(ns) -> int:
     """``faceroc history list|show|rm``: the stored runs."""
     import json
@@ -86,22 +101,43 @@ def cmd_history(ns) -> int:
         return 0
 
 
+def _has_models(path) -> bool:
+    from .config import read_toml
+
+    data = read_toml(path)
+    return bool(data.get("model") or data.get("models"))
+
+
 def cmd_watch(ns) -> int:
     """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
+    from .config import load_config, load_dataset_config
     from .watch import arrivals, leaderboard_line
 
     common = model_options(ns)
-    options = RunOptions(labels=ns.labels, cache_dir=ns.cache_dir, dataset_name=Path(str(ns.images)).name)
+    ds_cfg = load_dataset_config(ns.config) if ns.config else {}
+    images = ns.images or ds_cfg.get("path")
+    if not images:
+        raise FaceROCError("no faces given", hint="add --images DIR, or a [dataset] path in --config")
+    per_file = {Path(m["path"]).resolve(): {k: v for k, v in m.items() if k != "path"}
+                for m in (load_config(ns.config) if ns.config and _has_models(ns.config) else [])}
+    folder_opts = per_file.get(Path(ns.folder).resolve(), {})
+    labels = ns.labels if ns.labels != "auto" else ds_cfg.get("labels", "auto")
+    name = Path(str(images)).name
+    options = RunOptions(labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
+                         dataset_name=name)
     best: float | None = None
     n = 0
     print(f"watching {ns.folder} for checkpoints (Ctrl-C stops)", file=sys.stderr)
     try:
         for a in arrivals(ns.folder, poll=ns.poll, settle=ns.settle):
-            ev = evaluate(ns.images, [spec_from_options(a.path, **common)], options)
+            opts = {**common, **folder_opts, **per_file.get(Path(a.path).resolve(), {})}
+            ev = evaluate(images, [spec_from_options(a.path, **opts)], options)
             if not ev.models:
                 print(f"{a.path.name}: {ev.failures[0].error}", file=sys.stderr)
             else:
                 r = ev.models[0]
+                if ns.mlflow:
+                    to_mlflow(ev, ns.mlflow, html=None, dataset_name=name, quiet=True)
                 print(leaderboard_line(r.name, r.epoch, r.auc, r.tar(1e-3).tar, best), flush=True)
                 best = r.auc if best is None else max(best, r.auc)
             n += 1

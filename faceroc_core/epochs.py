@@ -28,6 +28,24 @@ def epoch_of(name: str | Path) -> int | None:
     ...                         "checkpoint-18.pth", "resnet50.pth")]
     [169, None, None, 6, 18, 60, 18, None]
     """
+    return _find(name)[0]
+
+
+def run_stem(name: str | Path) -> str:
+    """A checkpoint's file name without its extension and its epoch: what the checkpoints of one training run
+    share (``run3_epoch18.pth`` and ``run3_epoch60.pth``: ``run3``).
+
+    >>> [run_stem(n) for n in ("run3_epoch18.pth", "run3-e060.pth", "best_model_169epoch_512diml.pth", "last.pth")]
+    ['run3', 'run3', 'best_model_512diml', 'last']
+    """
+    stem, span = _find(name)[1:]
+    if span is not None:
+        stem = stem[: span[0]] + "_" + stem[span[1]:]
+    return re.sub(r"[_\-. ]+", "_", stem).strip("_").lower()
+
+
+def _find(name: str | Path) -> tuple[int | None, str, tuple[int, int] | None]:
+    """(epoch, the name without its extension, where the epoch is in it)."""
     stem = Path(str(name)).name
     for suffix in (".onnx", ".pth", ".pt", ".ckpt", ".bin"):
         if stem.lower().endswith(suffix):
@@ -36,13 +54,49 @@ def epoch_of(name: str | Path) -> int | None:
     for p in _PATTERNS:
         m = p.search(stem)
         if m:
-            return int(m.group(1))
+            return int(m.group(1)), stem, m.span()
     m = _TRAILING.match(stem)
     if m and not re.search(r"\d", m.group("stem").split("_")[-1].split("-")[-1]):
         # "checkpoint-18": a word then the number; "resnet-50"-like architecture names are kept out below
         if not re.search(r"(resnet|vit|efficientnet|mobilenet|convnext|iresnet|r)$", m.group("stem"), re.I):
-            return int(m.group("n"))
-    return None
+            return int(m.group("n")), stem, m.span("n")
+    return None, stem, None
+
+
+def training_runs(rows: list[dict]) -> list[list[dict]]:
+    """The rows with an epoch (dicts with ``epoch`` and ``source`` or ``name``, and ``folder`` where known), grouped
+    into training runs: checkpoints in the same folder or with the same :func:`run_stem` belong together.  Each
+    run is sorted by epoch; the runs with the most checkpoints come first.
+
+    >>> rows = [{"source": "a/run1_e010.pth", "epoch": 10, "folder": "f1"}, {"source": "run1_e002.pth", "epoch": 2},
+    ...         {"source": "B_epoch18.pth", "epoch": 18, "folder": "f1"}, {"source": "other_ep5.pth", "epoch": 5}]
+    >>> [[r["epoch"] for r in run] for run in training_runs(rows)]
+    [[2, 10, 18], [5]]
+    """
+    rows = [r for r in rows if r.get("epoch") is not None]
+    parent = list(range(len(rows)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(rows):
+        keys = [("stem", run_stem(r.get("source") or r.get("name") or ""))]
+        if r.get("folder"):
+            keys.append(("folder", str(r["folder"])))
+        for k in keys:
+            if k in first:
+                parent[root(i)] = root(first[k])
+            else:
+                first[k] = i
+    groups: dict[int, list[dict]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(root(i), []).append(r)
+    runs = [sorted(g, key=lambda r: int(r["epoch"])) for g in groups.values()]
+    return sorted(runs, key=lambda g: -len(g))
 
 
 def epoch_in_checkpoint(obj) -> int | None:

@@ -339,12 +339,24 @@ def evaluate_embeddings(named: dict, options: RunOptions | None = None, *, progr
     images = Images.rows_of(first_ids if first_ids is not None else [])
     with dask_client(opts.dask) as client:
         ev = measure_models(inputs, images, options=opts, progress=progress, client=client)
-    return replace(ev, seconds=time.perf_counter() - t0)
+    ev = replace(ev, seconds=time.perf_counter() - t0)
+    return _remembered(ev, opts, "embeddings", first_ids)
+
+
+def _remembered(ev: Evaluation, opts: RunOptions, kind: str, *labels) -> Evaluation:
+    """``ev`` kept in the run store (unless ``store=False``) under its labels' fingerprint."""
+    if not (opts.store and ev.models):
+        return ev
+    from .store import array_fingerprint, remember
+
+    return replace(ev, run_id=remember(ev, name=opts.dataset_name or kind,
+                                       fingerprint=array_fingerprint(kind, *labels)))
 
 
 def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], options: RunOptions | None = None,
                     **values) -> Evaluation:
-    """Metrics for bring-your-own scores: ``{model name: (scores, labels)}`` (labels 1 = same person)."""
+    """Metrics for bring-your-own scores: ``{model name: (scores, labels)}`` (labels 1 = same person); kept in the
+    run store unless ``store=False``, as :func:`evaluate_embeddings` and :func:`evaluate` are."""
     opts = RunOptions.given(options, values)
     inputs = []
     for name, (scores, labels) in groups.items():
@@ -356,4 +368,4 @@ def evaluate_scores(groups: dict[str, tuple[np.ndarray, np.ndarray]], options: R
     n_imp = max((r.n_impostor for r in ev.models), default=0)
     summary = DatasetSummary(root="", label_mode="scores", n_images=0, n_identities=0, n_genuine=n_gen,
                              n_impostor=n_imp)
-    return replace(ev, dataset=summary)
+    return _remembered(replace(ev, dataset=summary), opts, "scores", *(y for _, y in groups.values()))

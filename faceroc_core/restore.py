@@ -34,7 +34,7 @@ def evaluation_from_dict(d: dict) -> Evaluation:
     """The :class:`Evaluation` a run's JSON describes (module text); :class:`FaceROCError` when it holds no ROC."""
     if not isinstance(d, dict) or not isinstance(d.get("models"), list):
         raise FaceROCError("not a FaceROC run (no models)", hint="faceroc history list shows the stored runs")
-    models = tuple(_model(m) for m in d["models"])
+    models = tuple(model_from_dict(m) for m in d["models"])
     fars = tuple(float(p["far_target"]) for p in (d["models"][0].get("operating_points") or [])) if models else ()
     return Evaluation(
         dataset=_dataset(d.get("dataset") or {}), models=models,
@@ -55,7 +55,7 @@ def _float(x, default: float) -> float:
 def _dataset(ds: dict) -> DatasetSummary:
     faces = ds.get("faces")
     return DatasetSummary(
-        root=str(ds.get("root") or ""), label_mode=str(ds.get("labels") or "folder"),
+        root=str(ds.get("root") or ""), label_mode=str(ds.get("labels") or ("folder" if ds.get("n_images") else "scores")),
         n_images=int(ds.get("n_images", 0)), n_identities=int(ds.get("n_identities", 0)),
         n_genuine=int(ds.get("n_genuine", 0)), n_impostor=int(ds.get("n_impostor", 0)),
         skipped=tuple(Skipped(path=s["path"], reason=s["reason"]) for s in ds.get("skipped") or []),
@@ -80,7 +80,8 @@ def _roc(m: dict) -> M.RocCurve:
     return M.RocCurve(thresholds=thr, tps=tps, fps=fps, n_genuine=n_gen, n_impostor=n_imp)
 
 
-def _model(m: dict) -> ModelResult:
+def model_from_dict(m: dict) -> ModelResult:
+    """One model of a run's JSON as a :class:`ModelResult` (its stored curve, histograms, pairs, subgroups)."""
     roc = _roc(m)
     hist = m.get("score_histogram") or {}
     edges = np.asarray(hist.get("edges") or np.linspace(-1, 1, HIST_BINS + 1), dtype=np.float64)

@@ -85,23 +85,41 @@ def fingerprint(items: Iterable[tuple[str, str, str]], protocol: str | None = No
     return h.hexdigest()
 
 
+def array_fingerprint(kind: str, *arrays) -> str:
+    """The fingerprint of bring-your-own embeddings or scores: their kind and the content of their labels.
+
+    >>> array_fingerprint("scores", [1, 0, 1]) == array_fingerprint("scores", [1, 0, 1]) != array_fingerprint("scores", [1, 1, 0])
+    True
+    """
+    import numpy as np
+
+    h = hashlib.sha256(f"{kind}\0".encode())
+    for a in arrays:
+        a = np.asarray(a)
+        h.update(f"{a.dtype.kind}{a.shape}\0".encode())
+        h.update("\n".join(map(str, a.ravel().tolist())).encode())
+    return h.hexdigest()
+
+
 def dataset_fingerprint(ds, protocol: str | None = None) -> str:
     """:func:`fingerprint` of a :class:`~faceroc_core.dataset.Dataset`'s images (their contents read and hashed):
     the one fingerprint the command line and the dashboard store runs under."""
     return fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images), protocol=protocol)
 
 
-def remember(ev, ds, *, name: str | None = None, store: Store | None = None) -> str | None:
-    """Keep an :class:`~faceroc_core.results.Evaluation` of the dataset ``ds`` in the store (its JSON with a
-    bounded ROC, the fingerprint, each model's epoch); its run id — or None, with a warning, when the store cannot
-    be written: a run never loses its own results over the store."""
+def remember(ev, ds=None, *, name: str | None = None, fingerprint: str | None = None,
+             store: Store | None = None) -> str | None:
+    """Keep an :class:`~faceroc_core.results.Evaluation` of the dataset ``ds`` (or of arrays: their
+    ``fingerprint``, :func:`array_fingerprint`) in the store (its JSON with a bounded ROC, the fingerprint, each
+    model's epoch); its run id — or None, with a warning, when the store cannot be written: a run never loses its
+    own results over the store."""
     import logging
 
     from .report import to_dict
 
     try:
-        fp = dataset_fingerprint(ds, protocol=getattr(ev.dataset, "protocol", None))
-        name = name or Path(ds.root).name
+        fp = fingerprint or dataset_fingerprint(ds, protocol=getattr(ev.dataset, "protocol", None))
+        name = name or (Path(ds.root).name if ds is not None else "arrays")
         result = public(to_dict(ev), name)
         if store is not None:
             return store.save(result, fingerprint=fp, dataset_name=name)
@@ -112,14 +130,26 @@ def remember(ev, ds, *, name: str | None = None, store: Store | None = None) -> 
         return None
 
 
-def public(result: dict, name: str) -> dict:
+def public(result: dict, name: str, folders: dict | None = None) -> dict:
     """A run's JSON as it is stored: the faces' folder is shown by its name and each model by its file name (the
-    runs of a shared store are read by others: never a path of the machine that made them)."""
+    runs of a shared store are read by others: never a path of the machine that made them).  Each model gets a
+    ``folder``: :func:`folder_key` of the folder its file is in (``folders[name]`` when given, else from its
+    source path), which tells the checkpoints of one training run without showing where they are."""
     out = {**result, "dataset": {**result.get("dataset", {}), "root": name}}
-    out["models"] = [{**m, "source": Path(str(m.get("source", ""))).name} for m in result.get("models", [])]
+    out["models"] = [{**m, "source": Path(str(m.get("source", ""))).name,
+                      "folder": folders.get(m["name"]) if folders is not None else folder_key(m.get("source"))}
+                     for m in result.get("models", [])]
     out["failures"] = [{**f, "source": Path(src).name, "error": str(f.get("error", "")).replace(src, Path(src).name)}
                        for f in result.get("failures", []) if (src := str(f.get("source", ""))) or True]
     return out
+
+
+def folder_key(path) -> str | None:
+    """A short hash of the folder a file is in (None without a file): equal for files of one folder, and it
+    shows nothing of the path."""
+    if not path or str(path).startswith("<"):
+        return None
+    return hashlib.blake2b(str(Path(str(path)).resolve().parent).encode(), digest_size=8).hexdigest()
 
 
 def file_digest(path: Path) -> str:

@@ -56,28 +56,26 @@ def _run() -> None:
     st.session_state["result"] = (key, ev)
     st.session_state["result_root"] = faces.root  # where the Report's thumbnails come from
     st.session_state.pop("result_stored", None)
+    st.session_state.pop("result_run", None)  # until it is stored
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
     if ev.models:  # every run remembered (History); the files themselves never are
         from faceroc_core.epochs import epoch_of
         from faceroc_core.report import to_dict
+        from faceroc_core.store import folder_key
         from ui.runner import load_dataset
 
         try:
             fp = history.content_fingerprint(faces.fingerprint(), load_dataset(faces), ev.dataset.protocol)
             named = {m.name: epoch_of(m.filename) for m in job.models}  # else the checkpoint's own epoch entry
-            history.save_run(to_dict(ev), fp, faces.display, {k: v for k, v in named.items() if v is not None})
+            history.save_run(to_dict(ev), fp, faces.display, {k: v for k, v in named.items() if v is not None},
+                             folders={m.name: folder_key(m.path) for m in job.models})
         except FaceROCError:
             pass
 
 
 result = st.session_state.get("result")
-opened = result is not None and str(result[0]).startswith("run:")  # a stored run, by link or after a reload
-if st.session_state.get("link_error"):
-    st.error(t("history.link_failed", err=plain(st.session_state["link_error"])), icon=":material/error:")
+opened = history.show_opened()  # a stored run, by link or after a reload
 if opened:
-    info = st.session_state.get("opened_info", {})
-    st.info(t("history.opened_how", name=plain(str(info.get("name", ""))), when=info.get("when", ""),
-              n=info.get("n", 0)), icon=":material/link:")
     st.button(t("history.close"), key="close_run", on_click=history.close_linked)
     faces = None
     key = result[0]
@@ -97,6 +95,7 @@ else:
         if stored is not None:
             result = st.session_state["result"] = (key, stored)
             st.session_state["result_stored"] = True
+            st.session_state.pop("result_run", None)
             st.session_state["result_root"] = faces.root
     clicked = st.button(t("compare.run"), type="primary", key="run") or bool(st.session_state.pop("run_now", False))
 
@@ -125,6 +124,7 @@ st.success(t("compare.done", n=len(ev.models), pairs=ev.dataset.n_genuine + ev.d
            + (" " + t("compare.stored") if st.session_state.get("result_stored") else ""))
 if st.session_state.get("result_run") and not opened:  # this session's run, stored: its link to hand over
     st.caption(t("history.share", link=f"?run={st.session_state['result_run']}"))
+history.keep_in_address(st.session_state.get("result_run"))
 
 ranked = ev.ranked()
 best = ranked[0]

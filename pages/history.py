@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from faceroc_core.charts import stored_roc_chart, training_curve_chart
+from faceroc_core.charts import det_chart, roc_chart, training_curve_chart
+from faceroc_core.epochs import training_runs
 from faceroc_core.errors import FaceROCError
 from ui import history, state
 from ui.i18n import lang, t
@@ -12,14 +13,7 @@ from ui.views import plain
 st.title(t("history.title"))
 st.caption(t("history.how_all") if history.all_visible() else t("history.how_mine"))
 
-result = st.session_state.get("result")
-if result is not None and str(result[0]).startswith("run:"):  # a run opened by link is the session's result
-    info = st.session_state.get("opened_info", {})
-    st.info(t("history.opened_how", name=plain(str(info.get("name", ""))), when=info.get("when", ""),
-              n=info.get("n", 0)), icon=":material/link:")
-    st.page_link("pages/compare.py", label=t("history.open_compare"), icon=":material/show_chart:")
-if st.session_state.get("link_error"):
-    st.error(t("history.link_failed", err=plain(st.session_state["link_error"])), icon=":material/error:")
+history.show_opened(link_to_compare=True)  # a run opened by link is the session's result
 
 runs = history.visible_runs()
 if not runs:
@@ -56,12 +50,21 @@ else:
                                for m in board]), hide_index=True, key="board_table")
     labels = [f"{m['name']} · {m['created'][:16]}" for m in board]
     picked = st.multiselect(t("history.pick"), labels, default=labels[: min(3, len(labels))], key="board_pick")
-    curves = [(lab, m["roc"]["fpr"], m["roc"]["tpr"]) for lab, m in zip(labels, board) if lab in picked and m["roc"]]
-    if curves:
-        st.altair_chart(stored_roc_chart(curves, lang=lang()), key="board_roc", width="stretch", height=460)
-    curve = [m for m in board if m["epoch"] is not None]
-    if len(curve) >= 2:
+    chosen = history.as_results([m for lab, m in zip(labels, board) if lab in picked],
+                                [lab for lab in labels if lab in picked])
+    if chosen:
+        kind = st.segmented_control(t("compare.curve"), ["ROC", "DET"], default="ROC", key="board_curve",
+                                    label_visibility="collapsed") or "ROC"
+        chart = det_chart(chosen, lang=lang()) if kind == "DET" else roc_chart(chosen, log_far=True, lang=lang())
+        st.altair_chart(chart, key="board_chart", width="stretch")
+    runs_of_epochs = [g for g in training_runs(board) if len(g) >= 2]  # same folder or same name stem
+    if runs_of_epochs:
         st.subheader(t("history.curve"))
         st.caption(t("history.curve_how"))
-        st.altair_chart(training_curve_chart(curve, lang=lang()), key="training_curve", width="stretch",
-                        height=420)
+        k = 0
+        if len(runs_of_epochs) > 1:
+            k = st.selectbox(t("history.which_run"), range(len(runs_of_epochs)), key="training_run",
+                             format_func=lambda i: f"{runs_of_epochs[i][0]['name']} … {runs_of_epochs[i][-1]['name']} "
+                                                   f"({len(runs_of_epochs[i])})") or 0
+        st.altair_chart(training_curve_chart(runs_of_epochs[k], lang=lang()), key="training_curve",
+                        width="stretch", height=420)

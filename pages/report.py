@@ -11,12 +11,14 @@ import streamlit as st
 from faceroc_core.charts import det_chart, roc_chart, to_png, to_svg
 from faceroc_core.report import html_report, metrics_csv, roc_points_csv, to_json
 from faceroc_core.verdict import comparison, model_verdict
+from ui import history
 from ui.i18n import lang, t
 from ui.views import halt, plain, show_failures, show_field_protocols, show_metrics_table
 
 CREDITS_DEMO = "ORL face database, Olivetti Research Laboratory (Samaria & Harter 1994)."
 
 st.title(t("report.title"))
+history.show_opened()  # a stored run, read-only, when one was opened by link
 result = st.session_state.get("result")
 if result is None:
     st.info(t("report.none"))

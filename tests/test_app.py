@@ -610,6 +610,10 @@ def test_history_lists_the_run_its_leaderboard_and_training_curve_and_a_link_ope
     assert list(board["epoch"]) == [60, 18, 6]
     assert any("The training run as a curve" in s.value for s in at.subheader)
     assert "AUC and TAR over the training run" in json.dumps(chart_specs(at))
+    assert "AUC 95%" in board.columns and board["AUC 95%"].str.contains("–").all()  # intervals over people
+    assert len(at.multiselect(key="board_pick").value) == 3 and "ROC curves" in json.dumps(chart_specs(at))
+    at.segmented_control(key="board_curve").set_value("DET").run()
+    assert "DET curves" in json.dumps(chart_specs(at))
     run_id = runs["link"][0].removeprefix("?run=")
     other = AppTest.from_file(APP, default_timeout=TIMEOUT)  # someone else, with the link
     other.query_params["run"] = run_id

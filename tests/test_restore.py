@@ -84,3 +84,28 @@ def test_a_checkpoints_own_epoch_entry_is_its_epoch(tmp_path):
     again = evaluate(faces, [spec_from_options(tmp_path / "last.pth", size=(32, 32))], cache_dir=tmp_path / "c",
                      store=False)  # the export comes from the cache: the epoch still from the checkpoint
     assert again.models[0].epoch == 68
+
+
+def test_runs_of_your_own_scores_and_embeddings_are_kept_and_come_back(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(200), np.zeros(2000)].astype(int)
+    csv = tmp_path / "scores.csv"
+    csv.write_text("label,score,model\n" + "".join(f"{a},{s:.6f},{m}\n" for m in ("mine", "theirs")
+                                                   for a, s in zip(y, rng.normal(y * (2 if m == "mine" else 1), 1))))
+    out = tmp_path / "s.json"
+    assert main(["scores", str(csv), "--json", str(out)]) == 0
+    assert "stored as run" in capsys.readouterr().err
+    ids = np.repeat([f"p{k}" for k in range(6)], 4)
+    npz = tmp_path / "emb.npz"
+    np.savez(npz, embeddings=rng.normal(size=(24, 8)) + np.repeat(rng.normal(size=(6, 8)), 4, axis=0) * 2,
+             identities=ids)
+    assert main(["embeddings", str(npz), "--json", str(tmp_path / "e.json"), "-q"]) == 0
+    assert main(["scores", str(csv), "--json", str(out), "--no-store", "-q"]) == 0
+    runs = Store().list()
+    assert [r["dataset"]["name"] for r in runs] == ["embeddings", "scores.csv"]
+    for r in runs:
+        back = evaluation_from_dict(Store().get(r["id"]))
+        assert [m.auc for m in back.models] == [m["auc"] for m in r["models"]]
+    scores = evaluation_from_dict(Store().get(runs[1]["id"]))
+    assert scores.dataset.label_mode == "scores" and len(scores.models) == 2
+    assert "<svg" in html_report(scores)

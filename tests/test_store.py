@@ -110,3 +110,18 @@ def test_epoch_from_a_checkpoint_dict():
     assert epoch_in_checkpoint({"epoch": torch.tensor(7)}) == 7
     assert epoch_in_checkpoint({"epoch": 2.5}) is None and epoch_in_checkpoint({"epoch": True}) is None
     assert epoch_in_checkpoint({"state_dict": {}}) is None
+
+
+def test_checkpoints_group_into_training_runs_by_folder_or_name_stem():
+    from faceroc_core.epochs import run_stem, training_runs
+
+    rows = [{"name": n, "source": n, "epoch": epoch_of(n), "folder": f} for n, f in [
+        ("A_epoch06.onnx", "demo"), ("B_epoch18.pth", "demo"), ("C_epoch60.onnx", "demo"),  # one folder
+        ("arcface_r50_e010.pth", None), ("arcface_r50_e002.pth", None), ("arcface_r50_e030.pth", None),  # one stem
+        ("best_model_169epoch_512diml.pth", "seed"), ("my_23_best_model.pth", "seed"),  # the seed's: no epoch
+        ("11%_my_24_best_model.pth", "seed")]]
+    runs = training_runs(rows)
+    assert [[r["epoch"] for r in run] for run in runs] == [[6, 18, 60], [2, 10, 30], [169]]
+    assert [r["name"] for r in runs[0]] == ["A_epoch06.onnx", "B_epoch18.pth", "C_epoch60.onnx"]
+    assert run_stem("arcface_r50_e010.pth") == run_stem("arcface_r50_e030.pth") == "arcface_r50"
+    assert run_stem("A_epoch06.onnx") != run_stem("B_epoch18.pth")  # told apart by name, joined by their folder

@@ -47,3 +47,23 @@ def test_arrivals_wait_for_a_file_to_settle_and_come_again_after_a_change(tmp_pa
     t = now[0]
     again = next(it)
     assert again.size == 2 and now[0] - t >= 2.0
+
+
+def test_watch_takes_the_faces_and_the_options_from_a_config(tmp_path, capsys):
+    from faceroc_core.cli import main
+    from faceroc_core.store import Store
+
+    faces = make_faces(tmp_path / "faces", n_ids=6, per_id=3)
+    ckpts = tmp_path / "ckpts"
+    ckpts.mkdir()
+    make_linear_onnx(ckpts / "net_ep4.onnx", seed=2)
+    (tmp_path / "watch.toml").write_text(
+        '[dataset]\npath = "faces"\nlabels = "folder"\nidentities = ["id00", "id01", "id02", "id03", "id04"]\n\n'
+        '[[model]]\npath = "ckpts"\nsize = "32x32"\n')
+    assert sorted(p.name for p in faces.iterdir())[:2] == ["id00", "id01"]
+    assert main(["watch", str(ckpts), "--config", str(tmp_path / "watch.toml"), "--poll", "0.1", "--settle", "0.2",
+                 "--exit-after", "1", "--cache-dir", str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out.startswith("epoch 4: AUC ")
+    run = Store().list()[0]
+    assert run["dataset"]["name"] == "faces" and run["dataset"]["n_images"] == 15  # five of the six people
+    assert main(["watch", str(ckpts), "--exit-after", "1"]) == 2 and "no faces given" in capsys.readouterr().err

@@ -26,7 +26,7 @@ def content_fingerprint(faces_key: str, _ds, protocol: str | None) -> str:
     return dataset_fingerprint(_ds, protocol)
 
 
-def save_run(result: dict, fp: str, name: str, epochs: dict) -> str | None:
+def save_run(result: dict, fp: str, name: str, epochs: dict, folders: dict | None = None) -> str | None:
     """Store a dashboard run and remember it as this session's; None (and a log line) when the store fails.
     The page's address gets ``?run=ID``: a reload shows the same result, and the address is the link to hand
     over."""
@@ -34,12 +34,13 @@ def save_run(result: dict, fp: str, name: str, epochs: dict) -> str | None:
 
     try:
         with Store() as store:
-            run_id = store.save(public(result, name), fingerprint=fp, dataset_name=name, epochs=epochs)
+            run_id = store.save(public(result, name, folders or {}), fingerprint=fp, dataset_name=name,
+                                epochs=epochs)
     except Exception as e:  # never lose a result on screen over the store
         logging.getLogger(__name__).warning("run not stored: %s", type(e).__name__)
         return None
     mine().insert(0, run_id)
-    st.session_state["linked"] = run_id  # this session's own result is on screen already
+    handled().add(run_id)  # this session's own result is on screen already
     st.session_state["result_run"] = run_id
     st.query_params["run"] = run_id
     return run_id
@@ -48,12 +49,13 @@ def save_run(result: dict, fp: str, name: str, epochs: dict) -> str | None:
 def open_linked(link: str | None) -> None:
     """A run handed over by link (``?run=ID``) becomes the session's result, read-only (its key ``run:ID``): the
     Compare and Report pages show it as they show a run of this session.  Each link is opened once per session,
-    so a comparison made afterwards is not replaced by it."""
+    so a comparison made afterwards is not replaced by it (an address that still carries an older run of this
+    session opens nothing)."""
     from faceroc_core.restore import evaluation_from_dict
 
-    if not link or st.session_state.get("linked") == link:
+    if not link or link in handled():
         return
-    st.session_state["linked"] = link
+    handled().add(link)
     st.session_state.pop("link_error", None)
     try:
         with Store() as store:
@@ -71,6 +73,17 @@ def open_linked(link: str | None) -> None:
                                        "n": len(ev.models)}
     for stale in ("result_stored", "threshold", "threshold_for"):
         st.session_state.pop(stale, None)
+
+
+def handled() -> set:
+    """The run ids this session made or opened: an address carrying one of them opens nothing again."""
+    return st.session_state.setdefault("handled_links", set())
+
+
+def keep_in_address(run_id: str | None) -> None:
+    """The address shows the run on screen (``?run=ID``): a reload brings it back, and it is the link to send."""
+    if run_id and st.query_params.get("run") != run_id:
+        st.query_params["run"] = run_id
 
 
 def close_linked() -> None:
@@ -121,5 +134,41 @@ def with_details(rows: list[dict], far: float = 1e-3) -> list[dict]:
                     runs[row["run"]] = {}
             m = next((x for x in runs[row["run"]].get("models", []) if x.get("name") == row["name"]), {})
             out.append({**row, "auc_interval": m.get("auc_interval"), "tar": m.get("tar_at_far", {}).get(far_key(far)),
-                        "tar_interval": (m.get("tar_at_far_interval") or {}).get(far_key(far)), "roc": m.get("roc")})
+                        "tar_interval": (m.get("tar_at_far_interval") or {}).get(far_key(far)), "stored": m, "folder": m.get("folder"),
+                        "source": m.get("source") or row["name"]})
     return out
+
+
+def as_results(rows: list[dict], labels: list[str]) -> list:
+    """Leaderboard rows (:func:`with_details`) as :class:`~faceroc_core.results.ModelResult` s named ``labels``,
+    for the engine's own ROC and DET charts; rows whose run holds no curve are left out."""
+    from dataclasses import replace
+
+    from faceroc_core.restore import model_from_dict
+
+    out = []
+    for row, label in zip(rows, labels):
+        try:
+            out.append(replace(model_from_dict(row["stored"]), name=label))
+        except (FaceROCError, KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def show_opened(*, link_to_compare: bool = False) -> bool:
+    """The notes above a page: a link that could not be opened, and which stored run is on screen; whether the
+    session's result is such a run (read-only)."""
+    from ui.i18n import t
+    from ui.views import plain
+
+    if st.session_state.get("link_error"):
+        st.error(t("history.link_failed", err=plain(st.session_state["link_error"])), icon=":material/error:")
+    result = st.session_state.get("result")
+    if result is None or not str(result[0]).startswith("run:"):
+        return False
+    info = st.session_state.get("opened_info", {})
+    st.info(t("history.opened_how", name=plain(str(info.get("name", ""))), when=info.get("when", ""),
+              n=info.get("n", 0)), icon=":material/link:")
+    if link_to_compare:
+        st.page_link("pages/compare.py", label=t("history.open_compare"), icon=":material/show_chart:")
+    return True

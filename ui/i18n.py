@@ -29,6 +29,7 @@ S: dict[str, dict[str, str]] = {
     "history.opened_how": {"en": "A stored run, read-only: {name}, {when} ({n} model(s)). Compare and Report show it with "
                                  "its charts, verdicts and downloads; the faces themselves are not stored.",
                            "ja": "保存された実行（閲覧のみ）: {name}、{when}（モデル {n} 個）。比較とレポートのページに、グラフ・判定・ダウンロードと共に表示されます。顔画像そのものは保存されていません。"},
+    "history.which_run": {"en": "Training run (checkpoints in one folder or with one name stem)", "ja": "学習の実行（同じフォルダーまたは同じ名前の幹のチェックポイント）"},
     "history.pick": {"en": "Models to draw together (from any run on these faces)", "ja": "並べて描くモデル（この顔データでのどの実行からでも）"},
     "history.open_compare": {"en": "Show it on Compare", "ja": "比較ページで表示"},
     "history.close": {"en": "Start my own comparison", "ja": "自分の比較を始める"},
