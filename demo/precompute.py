@@ -40,7 +40,30 @@ def main() -> int:
     path = save_demo_result(key, ev)
     print(f"demo results computed in {time.perf_counter() - t0:.1f} s: "
           + ", ".join(f"{r.name} AUC {r.auc:.4f}" for r in ev.ranked()) + f" ({path.name})")
+    run_id = store_demo_run(job, ev)
+    if run_id:  # History shows the demo's run, its leaderboard and its training curve from the first screen on
+        path.with_suffix(".run").write_text(run_id)
+        print(f"stored as run {run_id} (History, ?run={run_id})")
     return 0
+
+
+def store_demo_run(job, ev) -> str | None:
+    """The demo's run in the run store (as the dashboard stores a comparison), or None when it cannot be."""
+    from faceroc_core.epochs import epoch_of
+    from faceroc_core.report import to_dict
+    from faceroc_core.store import Store, dataset_fingerprint, folder_key, public
+    from ui.runner import load_dataset
+
+    try:
+        fp = dataset_fingerprint(load_dataset(job.faces), ev.dataset.protocol)
+        named = {m.name: epoch_of(m.filename) for m in job.models}
+        with Store() as store:
+            return store.save(public(to_dict(ev), job.faces.display, {m.name: folder_key(m.path) for m in job.models}),
+                              fingerprint=fp, dataset_name=job.faces.display,
+                              epochs={k: v for k, v in named.items() if v is not None})
+    except Exception as e:  # the store is a courtesy here: the demo's result is saved already
+        print(f"the demo's run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from faceroc_core.charts import det_chart, distribution_charts, roc_chart
 from faceroc_core.errors import FaceROCError
 from ui import history, state
 from ui.i18n import lang, t
-from ui.runner import Job, load_demo_result, run_job, run_queue
+from ui.runner import Job, demo_run_id, load_demo_result, run_job, run_queue
 from ui.views import (
     confusion_frame,
     halt,
@@ -96,6 +96,12 @@ else:
             result = st.session_state["result"] = (key, stored)
             st.session_state["result_stored"] = True
             st.session_state.pop("result_run", None)
+            demo_run = demo_run_id(key)  # the set-up step stored it too: its link
+            if demo_run:
+                st.session_state["result_run"] = demo_run
+                history.handled().add(demo_run)
+                if demo_run not in history.mine():
+                    history.mine().append(demo_run)
             st.session_state["result_root"] = faces.root
     clicked = st.button(t("compare.run"), type="primary", key="run") or bool(st.session_state.pop("run_now", False))
 

@@ -15,7 +15,11 @@ st.caption(t("history.how_all") if history.all_visible() else t("history.how_min
 
 history.show_opened(link_to_compare=True)  # a run opened by link is the session's result
 
-runs = history.visible_runs()
+try:
+    runs = history.visible_runs()
+except FaceROCError as e:
+    st.error(plain(str(e)), icon=":material/error:")
+    st.stop()
 if not runs:
     st.info(t("history.none"))
     st.stop()

@@ -395,6 +395,13 @@ def test_demo_first_screen_reads_the_stored_result_without_running(monkeypatch):
     monkeypatch.setattr(ui.runner, "run_job", no_run)
     at = start()
     assert len(roc_labels(at)) == 3 and any("Evaluated 3 model(s)" in s.value for s in at.success)
+    # the set-up step stored the demo's run too: its link on Compare, and History has its training curve at once
+    from faceroc_core.store import Store
+
+    run_id = Store().list()[0]["id"]
+    assert any(f"?run={run_id}" in c.value for c in at.caption) and at.query_params["run"] in (run_id, [run_id])
+    at.switch_page("pages/history.py").run()
+    assert not at.exception and "AUC and TAR over the training run" in json.dumps(chart_specs(at))
     # a result stored by other code (or for other files) is never read: the demo is computed instead
     monkeypatch.setattr(ui.runner, "_code_version", lambda: "another-version")
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)

@@ -64,6 +64,9 @@ def open_linked(link: str | None) -> None:
     except FaceROCError as e:
         st.session_state["link_error"] = str(e)
         return
+    except Exception as e:  # a store that cannot be read (a database that is down): said, never a traceback
+        st.session_state["link_error"] = f"the run store cannot be read ({type(e).__name__})"
+        return
     if link not in mine():
         mine().append(link)
     st.session_state["result"] = (f"run:{link}", ev)
@@ -94,8 +97,16 @@ def close_linked() -> None:
 
 
 def visible_runs() -> list[dict]:
-    with Store() as store:
-        runs = store.list()
+    """The runs this session may list (every run with ``FACEROC_HISTORY=all``); :class:`FaceROCError` when the
+    store cannot be read."""
+    try:
+        with Store() as store:
+            runs = store.list()
+    except FaceROCError:
+        raise
+    except Exception as e:  # sqlite3.Error, a PostgreSQL server that is down
+        raise FaceROCError(f"the run store cannot be read ({type(e).__name__})",
+                           hint="check FACEROC_HOME / FACEROC_DB") from None
     if all_visible():
         return runs
     keep = set(mine())

@@ -208,6 +208,22 @@ def load_demo_result(job_key: str) -> Evaluation | None:
     return ev if isinstance(ev, Evaluation) else None
 
 
+def demo_run_id(job_key: str) -> str | None:
+    """The run id the set-up step stored the demo's result under (``demo/precompute.py``), while that run is in
+    the store."""
+    from faceroc_core.store import RUN_ID, Store
+
+    try:
+        run_id = demo_result_path(job_key).with_suffix(".run").read_text().strip()
+        if not RUN_ID.match(run_id):
+            return None
+        with Store() as store:
+            store.get(run_id)
+        return run_id
+    except Exception:  # no file, a run removed since, a store that cannot be read: no link
+        return None
+
+
 def run_job(job: Job) -> Evaluation:
     import time
 
