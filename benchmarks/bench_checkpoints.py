@@ -2,7 +2,7 @@
 
 N random-init checkpoints of tf_efficientnetv2_b0 with a 512-d Linear head (the seed article's CustomModel, as a
 plain state_dict), each prepared by ``models.prepare_model`` in a fresh cache: exported to ONNX in a guarded
-worker and checked against PyTorch.  Prints the first checkpoint's time, the mean of the others, and the total.
+worker (kept warm from one checkpoint to the next: PyTorch is imported once) and checked against PyTorch.  Prints the first checkpoint's time, the mean of the others, and the total.
 
 Run: python benchmarks/bench_checkpoints.py [N ...]   (default: 3 20)
 """
@@ -18,7 +18,12 @@ def main(counts):
 
     from faceroc_core.models import prepare_model
 
+    from faceroc_core import worker
+
     for n in counts:
+        for w in worker._WARM.values():  # each count starts cold: no export worker kept from the one before
+            w.close()
+        worker._WARM.clear()
         with tempfile.TemporaryDirectory() as tmp:
             paths = []
             for k in range(n):

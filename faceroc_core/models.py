@@ -185,7 +185,7 @@ def prepare_model(path, *, name: str | None = None, arch: str | None = None, emb
 
         # built, exported and checked in a guarded worker: the state_dict decides how big the network is
         check = run_guarded(_export_checked, (str(path), arch, embedding_dim, str(onnx_path), h, w), limits=limits,
-                            path=str(path), imports=("torch", "timm", "onnxscript"))
+                            path=str(path), imports=("torch", "timm", "onnxscript"), warm=True)
         if not check.ok:
             onnx_path.unlink(missing_ok=True)
             raise ModelError(f"ONNX export disagrees with PyTorch (max abs difference {check.max_abs_diff:.2e} > "

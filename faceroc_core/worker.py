@@ -248,20 +248,107 @@ def _call(conn, fn, args, memory_bytes, imports):
         conn.send(_error_reply(e))
 
 
-def run_guarded(fn, args=(), *, limits: Limits | None = None, path: str = "", imports: tuple[str, ...] = ()):
+def _tasks(conn, memory_bytes, imports):
+    """The worker side of a warm :func:`run_guarded`: the libraries imported once, then one task after another.
+    A task that ran out of memory ends the worker (its memory is not trusted again)."""
+    import gc
+    import importlib
+
+    try:
+        for name in imports:
+            importlib.import_module(name)
+        if memory_bytes:
+            _limit_memory(memory_bytes)
+        conn.send(("ok", None))
+    except BaseException as e:
+        conn.send(_error_reply(e))
+        return
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg[0] == "stop":
+            return
+        try:
+            conn.send(("ok", msg[1](*msg[2])))
+        except BaseException as e:
+            conn.send(_error_reply(e))
+            if _is_memory_error(e):
+                return
+        finally:
+            gc.collect()
+
+
+WARM_IDLE_S = 300.0  # a warm worker nobody used for this long is closed
+WARM_TASKS = 64  # and one is replaced after this many tasks
+_WARM: dict[tuple, _Worker] = {}
+_WARM_LOCKS: dict[tuple, threading.Lock] = {}
+_WARM_GUARD = threading.Lock()
+
+
+def run_guarded(fn, args=(), *, limits: Limits | None = None, path: str = "", imports: tuple[str, ...] = (),
+                warm: bool = False):
     """``fn(*args)`` in a worker process under ``limits``; its result, or a :class:`ModelError` with the reason.
 
     ``fn`` must be a module-level function and its result picklable (as for any
     multiprocessing target).  Used for work on an untrusted model other than
     running it: the ``.pth`` export.  ``imports`` are imported before the memory
     limit applies (torch maps far more address space than it uses).
+
+    ``warm=True`` runs it in a worker kept for the next task with the same ``imports`` and memory limit, so many
+    checkpoints do not pay for importing PyTorch each (~4 s here): the time limit is per task, a task that fails
+    or runs out of time or memory takes its worker down with it (the next task gets a fresh one), a worker is
+    replaced after :data:`WARM_TASKS` tasks and closed after :data:`WARM_IDLE_S` idle seconds.  While that worker
+    is busy with someone else's task, this one runs in a worker of its own.
     """
     limits = limits or Limits()
-    worker = _Worker(_call, (fn, args, limits.memory_bytes, tuple(imports)), limits=limits, path=path)
+    key = (tuple(imports), limits.memory_bytes)
+    with _WARM_GUARD:
+        lock = _WARM_LOCKS.setdefault(key, threading.Lock())
+    if not warm or not lock.acquire(blocking=False):
+        worker = _Worker(_call, (fn, args, limits.memory_bytes, tuple(imports)), limits=limits, path=path)
+        try:
+            return worker._receive(worker._started)
+        finally:
+            worker.close()
     try:
-        return worker._receive(worker._started)
+        kept: _Worker | None = _WARM.pop(key, None)
+        if kept is not None and (kept._dead or not kept._proc.is_alive() or kept.tasks >= WARM_TASKS):
+            kept.close()
+            kept = None
+        if kept is None:
+            kept = _Worker(_tasks, (limits.memory_bytes, tuple(imports)), limits=limits, path=path)
+            kept._receive(kept._started)  # the libraries are in
+        warm_worker = kept
+        warm_worker.limits, warm_worker._path, warm_worker._used = limits, path, 0.0  # this task's own limits
+        t0 = time.perf_counter()
+        try:
+            warm_worker._conn.send(("task", fn, args))
+        except (BrokenPipeError, OSError):
+            warm_worker._fail(warm_worker._died())
+        result = warm_worker._receive(t0)  # a failure kills the worker (ModelError): it is not kept
+        warm_worker.tasks += 1
+        warm_worker.last_used = time.monotonic()
+        _WARM[key] = warm_worker
+        timer = threading.Timer(WARM_IDLE_S + 1, _close_idle, (key,))
+        timer.daemon = True  # never keeps a finished command waiting
+        timer.start()
+        return result
     finally:
-        worker.close()
+        lock.release()
+
+
+def _close_idle(key) -> None:
+    lock = _WARM_LOCKS.get(key)
+    if lock is None or not lock.acquire(blocking=False):
+        return
+    try:
+        worker = _WARM.get(key)
+        if worker is not None and time.monotonic() - worker.last_used >= WARM_IDLE_S:
+            _WARM.pop(key).close()
+    finally:
+        lock.release()
 
 
 class _Worker:
@@ -273,6 +360,8 @@ class _Worker:
         self._path = path
         self._used = 0.0  # seconds of the model's own time so far
         self._dead: str | None = None
+        self.tasks = 0  # tasks done (a warm worker of run_guarded)
+        self.last_used = time.monotonic()
         ctx = _context()
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=target, args=(child, *args), daemon=True)

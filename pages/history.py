@@ -1,4 +1,6 @@
 """History: the stored runs, the leaderboard of the current test set, a training run as a curve, a run by link."""
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -31,13 +33,21 @@ st.dataframe(pd.DataFrame([{t("history.col.when"): r["created"], t("history.col.
                             t("history.col.link"): f"?run={r['id']}"} for r in runs]),
              hide_index=True, key="runs_table",
              column_config={t("history.col.link"): st.column_config.LinkColumn(display_text=r"\?run=(.{8}).*")})
+with st.expander(t("history.remove")):
+    labels_of = {r["id"]: f"{r['created']} · {r['dataset']['name']} · {', '.join(m['name'] for m in r['models'])}"
+                 for r in runs}
+    doomed = st.selectbox(t("history.remove_pick"), list(labels_of), format_func=labels_of.get, key="rm_pick")
+    if st.button(t("history.remove_button"), key="rm_run", icon=":material/delete:") and doomed:
+        history.remove_run(doomed)
+        st.rerun()
 
 faces = state.faces()
 board = []
 if faces is not None:
     try:
         ds = load_dataset(faces)
-        fp = history.content_fingerprint(faces.fingerprint(), ds, None)
+        protocol = Path(faces.pairs).name if faces.pairs else None  # as the run's dataset names its pair list
+        fp = history.content_fingerprint(faces.fingerprint(), ds, protocol)
         board = history.with_details(history.leaderboard(runs, fp))
     except FaceROCError:
         board = []

@@ -637,6 +637,13 @@ def test_history_lists_the_run_its_leaderboard_and_training_curve_and_a_link_ope
     assert len([c for c in other.markdown if c.value.startswith("#### ")]) == 3  # a verdict per model
     other.switch_page("pages/history.py").run()
     assert any(run_id[:8] in json.dumps(d.value.to_dict()) for d in other.dataframe)  # now in its own list
+    other.selectbox(key="rm_pick").set_value(run_id).run()
+    other.button(key="rm_run").click().run()  # removed: gone from the list, and its link opens nothing
+    assert not other.exception and not any(run_id[:8] in json.dumps(d.value.to_dict()) for d in other.dataframe)
+    late = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    late.query_params["run"] = run_id
+    late.run()
+    assert any("could not be opened" in e.value and "no run" in e.value for e in late.error)
     bogus = AppTest.from_file(APP, default_timeout=TIMEOUT)
     bogus.query_params["run"] = "0" * 31 + "z"
     bogus.run()

@@ -84,3 +84,27 @@ def test_limits_are_validated():
     assert Limits.of("40", "1").memory_bytes == 2**30
     with pytest.raises(ModelError):
         Limits(seconds=-1)
+
+
+def test_a_warm_worker_serves_task_after_task_and_a_failing_task_takes_only_itself_down():
+    import os
+
+    from faceroc_core import worker as W
+
+    W._WARM.clear()
+    limits = Limits.of(seconds=2, memory_gb=1)
+    first = W.run_guarded(os.getpid, limits=limits, imports=("json",), warm=True)
+    assert W.run_guarded(os.getpid, limits=limits, imports=("json",), warm=True) == first != os.getpid()
+    assert W.run_guarded(os.getpid, limits=limits, imports=("json",)) != first  # a cold one: its own process
+    with pytest.raises(ModelError, match="stopped after 2 s"):  # the time limit is per task
+        W.run_guarded(time.sleep, (30,), limits=limits, imports=("json",), warm=True, path="slow.pth")
+    second = W.run_guarded(os.getpid, limits=limits, imports=("json",), warm=True)
+    assert second != first  # a fresh worker after the failure
+    with pytest.raises(ModelError, match="needed more than 1 GB"):
+        W.run_guarded(bytearray, (4 * 2**30,), limits=limits, imports=("json",), warm=True, path="big.pth")
+    third = W.run_guarded(os.getpid, limits=limits, imports=("json",), warm=True)
+    assert third not in (first, second) and W.run_guarded(os.getpid, limits=limits, imports=("json",),
+                                                          warm=True) == third
+    W._WARM.pop(("json",), None)
+    for key in list(W._WARM):
+        W._WARM.pop(key).close()

@@ -78,6 +78,18 @@ def open_linked(link: str | None) -> None:
         st.session_state.pop(stale, None)
 
 
+def remove_run(run_id: str) -> None:
+    """Delete a run this session may see from the store: gone from every list, leaderboard and link."""
+    if run_id not in {r["id"] for r in visible_runs()}:
+        raise FaceROCError("that run is not one this session may remove")
+    with Store() as store:
+        store.remove(run_id)
+    if st.session_state.get("result_run") == run_id and str(st.session_state.get("result", ("",))[0]).startswith("run:"):
+        close_linked()
+    if run_id in mine():
+        mine().remove(run_id)
+
+
 def handled() -> set:
     """The run ids this session made or opened: an address carrying one of them opens nothing again."""
     return st.session_state.setdefault("handled_links", set())
