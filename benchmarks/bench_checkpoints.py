@@ -16,9 +16,8 @@ def main(counts):
     import timm
     import torch
 
-    from faceroc_core.models import prepare_model
-
     from faceroc_core import worker
+    from faceroc_core.models import prepare_model
 
     for n in counts:
         for w in worker._WARM.values():  # each count starts cold: no export worker kept from the one before

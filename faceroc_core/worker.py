@@ -192,6 +192,29 @@ def _error_reply(e: BaseException) -> tuple:
     return ("error", kind, reason, getattr(e, "hint", None))
 
 
+def _messages(conn):
+    """A worker's requests, until the parent says stop or goes away."""
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            return
+        if msg[0] == "stop":
+            return
+        yield msg
+
+
+def _load_libraries(imports, memory_bytes) -> None:
+    """Import the libraries a task needs, then cap the memory (they map their code first: the limit is on what
+    the model then takes)."""
+    import importlib
+
+    for name in imports:
+        importlib.import_module(name)
+    if memory_bytes:
+        _limit_memory(memory_bytes)
+
+
 def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
     """The worker's loop: inspect the model, then run batches until told to stop."""
     from .onnx_io import inspect_onnx
@@ -207,13 +230,7 @@ def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
         conn.send(_error_reply(e))
         return
     attached: dict[str, shared_memory.SharedMemory] = {}
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg[0] == "stop":
-            return
+    for msg in _messages(conn):
         try:
             _, output_name, shape, where = msg
             if isinstance(where, tuple):  # (segment, offset): the batch is in shared memory
@@ -237,12 +254,7 @@ def _serve(conn, onnx_path: str, memory_bytes: int | None) -> None:
 def _call(conn, fn, args, memory_bytes, imports):
     """The worker side of :func:`run_guarded`."""
     try:
-        import importlib
-
-        for name in imports:  # libraries map their code first; the limit is on what the model then takes
-            importlib.import_module(name)
-        if memory_bytes:
-            _limit_memory(memory_bytes)
+        _load_libraries(imports, memory_bytes)
         conn.send(("ok", fn(*args)))
     except BaseException as e:
         conn.send(_error_reply(e))
@@ -252,24 +264,14 @@ def _tasks(conn, memory_bytes, imports):
     """The worker side of a warm :func:`run_guarded`: the libraries imported once, then one task after another.
     A task that ran out of memory ends the worker (its memory is not trusted again)."""
     import gc
-    import importlib
 
     try:
-        for name in imports:
-            importlib.import_module(name)
-        if memory_bytes:
-            _limit_memory(memory_bytes)
+        _load_libraries(imports, memory_bytes)
         conn.send(("ok", None))
     except BaseException as e:
         conn.send(_error_reply(e))
         return
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg[0] == "stop":
-            return
+    for msg in _messages(conn):
         try:
             conn.send(("ok", msg[1](*msg[2])))
         except BaseException as e:

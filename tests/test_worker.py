@@ -105,6 +105,5 @@ def test_a_warm_worker_serves_task_after_task_and_a_failing_task_takes_only_itse
     third = W.run_guarded(os.getpid, limits=limits, imports=("json",), warm=True)
     assert third not in (first, second) and W.run_guarded(os.getpid, limits=limits, imports=("json",),
                                                           warm=True) == third
-    W._WARM.pop(("json",), None)
     for key in list(W._WARM):
         W._WARM.pop(key).close()
