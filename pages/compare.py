@@ -171,7 +171,8 @@ for i, r in enumerate(ranked):
         st.markdown(t("compare.rates", acc=m.accuracy, prec=m.precision, rec=m.recall, f1=m.f1, far=m.far))
 
 show_decision(ranked)
-st.toggle(t("decide.split"), key="dev_split")
+if not opened:  # a stored run is read-only: its thresholds are those it was stored with
+    st.toggle(t("decide.split"), key="dev_split")
 
 st.subheader(t("compare.dist"))
 st.caption(t("compare.dist_how"))
