@@ -48,19 +48,11 @@ def main() -> int:
 
 
 def store_demo_run(job, ev) -> str | None:
-    """The demo's run in the run store (as the dashboard stores a comparison), or None when it cannot be."""
-    from faceroc_core.epochs import epoch_of
-    from faceroc_core.report import to_dict
-    from faceroc_core.store import Store, dataset_fingerprint, folder_key, public
-    from ui.runner import load_dataset
+    """The demo's run in the run store, as the dashboard stores a comparison, or None when it cannot be."""
+    from ui.history import store_job
 
     try:
-        fp = dataset_fingerprint(load_dataset(job.faces), ev.dataset.protocol)
-        named = {m.name: epoch_of(m.filename) for m in job.models}
-        with Store() as store:
-            return store.save(public(to_dict(ev), job.faces.display, {m.name: folder_key(m.path) for m in job.models}),
-                              fingerprint=fp, dataset_name=job.faces.display,
-                              epochs={k: v for k, v in named.items() if v is not None})
+        return store_job(job, ev)
     except Exception as e:  # the store is a courtesy here: the demo's result is saved already
         print(f"the demo's run was not stored: {type(e).__name__}: {e}", file=sys.stderr)
         return None

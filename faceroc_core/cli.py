@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli_runs import cmd_history, cmd_verify, cmd_watch, decision_text, model_options, to_mlflow
-from .config import load_config, load_dataset_config
+from .config import faces_of, load_config
 from .decide import DEFAULT_DEV_FRACTION
 from .errors import FaceROCError, ScoresError
 from .groups import read_groups_csv
@@ -104,11 +104,10 @@ def cmd_evaluate(ns) -> int:
     from .report import metrics_csv, write_json
 
     specs = build_specs(ns)
-    ds_cfg = load_dataset_config(ns.config) if ns.config else {}
-    images = ns.images or ds_cfg.get("path")
-    if not images:
+    faces = faces_of(ns.images, ns.labels, ns.config)
+    if not faces.images:
         raise FaceROCError("no images given", hint="add --images DIR (or a .zip), or a [dataset] path in --config")
-    labels = ns.labels if ns.labels != "auto" else ds_cfg.get("labels", "auto")
+    images, labels = faces.images, faces.labels
     bars = _Bars(not ns.quiet)
     with tempfile.TemporaryDirectory(prefix="faceroc-zip-") as tmp:
         if str(images).lower().endswith(".zip") and Path(images).is_file():
@@ -127,7 +126,7 @@ def cmd_evaluate(ns) -> int:
             labels = "folder"
         try:
             options = RunOptions(
-                labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
+                labels=labels, identities=faces.identities, cache_dir=ns.cache_dir, use_cache=not ns.no_cache,
                 batch_size=ns.batch_size, fars=_parse_fars(ns.far),
                 thermal_limit_c=None if ns.no_thermal_guard else ns.max_temp, intervals=not ns.no_intervals,
                 limits=Limits.of(ns.model_timeout, ns.model_memory),
@@ -135,7 +134,7 @@ def cmd_evaluate(ns) -> int:
                 gallery=ns.gallery, target_far=ns.target_far, dev_images=ns.dev_images, prior=ns.prior,
                 dev_fraction=ns.dev_fraction if ns.dev_fraction is not None else (
                     DEFAULT_DEV_FRACTION if ns.threshold_file and not ns.dev_images else None),
-                store=not ns.no_store, dataset_name=Path(str(ns.images or ds_cfg.get("path"))).name)
+                store=not ns.no_store, dataset_name=faces.name)
             ev = evaluate(images, specs, options, progress=bars)
         finally:
             bars.close()
@@ -151,8 +150,7 @@ def cmd_evaluate(ns) -> int:
             if ns.html:
                 Path(ns.html).write_text(page, encoding="utf-8")
         if ns.mlflow and ev.models:
-            to_mlflow(ev, ns.mlflow, html=page, dataset_name=Path(str(ns.images or ds_cfg.get("path"))).name,
-                      quiet=ns.quiet)
+            to_mlflow(ev, ns.mlflow, html=page, dataset_name=faces.name, quiet=ns.quiet)
     write_json(ev, ns.json, indent=None, roc=ns.roc)
     if ns.threshold_file:
         import json

@@ -101,29 +101,20 @@ def cmd_history(ns) -> int:
         return 0
 
 
-def _has_models(path) -> bool:
-    from .config import read_toml
-
-    data = read_toml(path)
-    return bool(data.get("model") or data.get("models"))
-
-
 def cmd_watch(ns) -> int:
     """``faceroc watch``: each settled checkpoint evaluated, stored, and one leaderboard line printed."""
-    from .config import load_config, load_dataset_config
+    from .config import faces_of, load_config
     from .watch import arrivals, leaderboard_line
 
     common = model_options(ns)
-    ds_cfg = load_dataset_config(ns.config) if ns.config else {}
-    images = ns.images or ds_cfg.get("path")
-    if not images:
+    faces = faces_of(ns.images, ns.labels, ns.config)
+    if not faces.images:
         raise FaceROCError("no faces given", hint="add --images DIR, or a [dataset] path in --config")
+    images, name = faces.images, faces.name
     per_file = {Path(m["path"]).resolve(): {k: v for k, v in m.items() if k != "path"}
-                for m in (load_config(ns.config) if ns.config and _has_models(ns.config) else [])}
+                for m in (load_config(ns.config, required=False) if ns.config else [])}
     folder_opts = per_file.get(Path(ns.folder).resolve(), {})
-    labels = ns.labels if ns.labels != "auto" else ds_cfg.get("labels", "auto")
-    name = Path(str(images)).name
-    options = RunOptions(labels=labels, identities=ds_cfg.get("identities"), cache_dir=ns.cache_dir,
+    options = RunOptions(labels=faces.labels, identities=faces.identities, cache_dir=ns.cache_dir,
                          dataset_name=name)
     best: float | None = None
     n = 0

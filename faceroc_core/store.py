@@ -107,8 +107,7 @@ def dataset_fingerprint(ds, protocol: str | None = None) -> str:
     return fingerprint(((file_digest(r.path), r.identity, r.relpath) for r in ds.images), protocol=protocol)
 
 
-def remember(ev, ds=None, *, name: str | None = None, fingerprint: str | None = None,
-             store: Store | None = None) -> str | None:
+def remember(ev, ds=None, *, name: str | None = None, fingerprint: str | None = None) -> str | None:
     """Keep an :class:`~faceroc_core.results.Evaluation` of the dataset ``ds`` (or of arrays: their
     ``fingerprint``, :func:`array_fingerprint`) in the store (its JSON with a bounded ROC, the fingerprint, each
     model's epoch); its run id — or None, with a warning, when the store cannot be written: a run never loses its
@@ -120,11 +119,8 @@ def remember(ev, ds=None, *, name: str | None = None, fingerprint: str | None = 
     try:
         fp = fingerprint or dataset_fingerprint(ds, protocol=getattr(ev.dataset, "protocol", None))
         name = name or (Path(ds.root).name if ds is not None else "arrays")
-        result = public(to_dict(ev), name)
-        if store is not None:
-            return store.save(result, fingerprint=fp, dataset_name=name)
         with Store() as s:
-            return s.save(result, fingerprint=fp, dataset_name=name)
+            return s.save(public(to_dict(ev), name), fingerprint=fp, dataset_name=name)
     except Exception as e:  # sqlite3.Error, a database that is down: the results are still returned
         logging.getLogger(__name__).warning("the run was not stored: %s: %s", type(e).__name__, e)
         return None
@@ -228,9 +224,9 @@ class Store:
             else:
                 self._sql("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
-    def save(self, result: dict, *, fingerprint: str, dataset_name: str, epochs: dict | None = None) -> str:
+    def save(self, result: dict, *, fingerprint: str, dataset_name: str) -> str:
         """Store one evaluation (its JSON, :func:`faceroc_core.report.to_dict`) in one transaction; its id.
-        A model's epoch is ``epochs[name]`` when given, else its JSON's ``epoch``."""
+        Each model's ``epoch`` column is its JSON's (:attr:`~faceroc_core.results.ModelResult.epoch`)."""
         from . import __version__
 
         run_id = secrets.token_hex(16)
@@ -241,10 +237,9 @@ class Store:
                       (run_id, datetime.now(UTC).isoformat(timespec="seconds"), __version__, fingerprint,
                        dataset_name, int(ds.get("n_images", 0)), json.dumps(result), ds.get("protocol"), time.time()))
             for k, m in enumerate(result.get("models", [])):
-                epoch = (epochs or {}).get(m["name"], m.get("epoch"))
                 self._sql("INSERT INTO models (run_id, position, name, sha256, epoch, auc, tar_at_far) "
                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          (run_id, k, m["name"], m.get("sha256"), epoch, m.get("auc"),
+                          (run_id, k, m["name"], m.get("sha256"), m.get("epoch"), m.get("auc"),
                            json.dumps(m.get("tar_at_far", {}))))
         return run_id
 

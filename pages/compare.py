@@ -59,18 +59,7 @@ def _run() -> None:
     st.session_state.pop("result_run", None)  # until it is stored
     st.session_state.pop("threshold", None)  # a new comparison starts at its best model's EER threshold
     if ev.models:  # every run remembered (History); the files themselves never are
-        from faceroc_core.epochs import epoch_of
-        from faceroc_core.report import to_dict
-        from faceroc_core.store import folder_key
-        from ui.runner import load_dataset
-
-        try:
-            fp = history.content_fingerprint(faces.fingerprint(), load_dataset(faces), ev.dataset.protocol)
-            named = {m.name: epoch_of(m.filename) for m in job.models}  # else the checkpoint's own epoch entry
-            history.save_run(to_dict(ev), fp, faces.display, {k: v for k, v in named.items() if v is not None},
-                             folders={m.name: folder_key(m.path) for m in job.models})
-        except FaceROCError:
-            pass
+        history.save_run(job, ev)
 
 
 result = st.session_state.get("result")

@@ -26,16 +26,29 @@ def content_fingerprint(faces_key: str, _ds, protocol: str | None) -> str:
     return dataset_fingerprint(_ds, protocol)
 
 
-def save_run(result: dict, fp: str, name: str, epochs: dict, folders: dict | None = None) -> str | None:
-    """Store a dashboard run and remember it as this session's; None (and a log line) when the store fails.
-    The page's address gets ``?run=ID``: a reload shows the same result, and the address is the link to hand
-    over."""
+def store_job(job, ev) -> str:
+    """Write a dashboard comparison (``job``, :class:`ui.runner.Job`, and its result) to the run store: its JSON
+    with no path (each model's folder as a hash), under the faces' content fingerprint; its run id.  Also how
+    ``demo/precompute.py`` stores the demo's run."""
+    from faceroc_core.report import to_dict
+    from faceroc_core.store import folder_key
+    from ui.runner import load_dataset
+
+    fp = content_fingerprint(job.faces.fingerprint(), load_dataset(job.faces), ev.dataset.protocol)
+    name = job.faces.display
+    with Store() as store:
+        return store.save(public(to_dict(ev), name, {m.name: folder_key(m.path) for m in job.models}),
+                          fingerprint=fp, dataset_name=name)
+
+
+def save_run(job, ev) -> str | None:
+    """Store a dashboard run (:func:`store_job`) and remember it as this session's; None (and a log line) when the
+    store fails.  The page's address gets ``?run=ID``: a reload shows the same result, and the address is the
+    link to hand over."""
     import logging
 
     try:
-        with Store() as store:
-            run_id = store.save(public(result, name, folders or {}), fingerprint=fp, dataset_name=name,
-                                epochs=epochs)
+        run_id = store_job(job, ev)
     except Exception as e:  # never lose a result on screen over the store
         logging.getLogger(__name__).warning("run not stored: %s", type(e).__name__)
         return None

@@ -25,7 +25,6 @@ S: dict[str, dict[str, str]] = {
     "history.none": {"en": "No stored runs yet: run a comparison, or faceroc evaluate on the command line.",
                      "ja": "保存された実行はまだありません。比較を実行するか、コマンドラインで faceroc evaluate を実行してください。"},
     "history.runs": {"en": "Runs", "ja": "実行"},
-    "history.opened": {"en": "Run opened by link: {name}", "ja": "リンクで開いた実行: {name}"},
     "history.opened_how": {"en": "A stored run, read-only: {name}, {when} ({n} model(s)). Compare and Report show it with "
                                  "its charts, verdicts and downloads; the faces themselves are not stored.",
                            "ja": "保存された実行（閲覧のみ）: {name}、{when}（モデル {n} 個）。比較とレポートのページに、グラフ・判定・ダウンロードと共に表示されます。顔画像そのものは保存されていません。"},
